@@ -1,0 +1,150 @@
+import { readFileSync } from 'node:fs';
+import { CONFIG_FILE_ENV, configSchema, type Config } from './schema.ts';
+import { ConfigError, ValueError, type KeySpec } from './types.ts';
+
+export interface LoadConfigOptions {
+  /** Environment variables (normally `process.env`). */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Path from `--config`; falls back to `GATEHOUSE_CONFIG`. */
+  configFile?: string | undefined;
+}
+
+const ENV_NAMES = new Set<string>([CONFIG_FILE_ENV, ...Object.values(configSchema).map((spec) => spec.env)]);
+
+/**
+ * Loads configuration from a JSON file (optional) and `GATEHOUSE_*` environment variables
+ * (which win), validates every key and returns a frozen object.
+ *
+ * Fails closed with a `ConfigError` naming the key and the fix: unknown keys (in the file or
+ * as `GATEHOUSE_*` variables), invalid values, and in production a missing master key or a
+ * plain-http public URL other than localhost.
+ */
+export function loadConfig(options: LoadConfigOptions): Config {
+  const configFile = options.configFile ?? nonEmpty(options.env[CONFIG_FILE_ENV]);
+  const fileValues = configFile === undefined ? {} : readConfigFile(configFile);
+
+  for (const name of Object.keys(options.env)) {
+    if (name.startsWith('GATEHOUSE_') && !ENV_NAMES.has(name)) {
+      throw new ConfigError(name, `unknown setting — see docs/configuration.md for the valid GATEHOUSE_* variables${suggest(name)}`);
+    }
+  }
+  for (const name of Object.keys(fileValues)) {
+    if (!Object.hasOwn(configSchema, name)) {
+      throw new ConfigError(`${name} (in ${configFile})`, 'unknown key — see docs/configuration.md for the valid keys');
+    }
+  }
+
+  const resolved: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(configSchema) as [string, KeySpec<unknown>][]) {
+    const fromEnv = nonEmpty(options.env[spec.env]);
+    let value: unknown;
+    if (fromEnv !== undefined) {
+      value = parseOrThrow(spec, fromEnv, spec.env);
+    } else if (Object.hasOwn(fileValues, name) && fileValues[name] !== null) {
+      value = parseOrThrow(spec, fileValues[name], `${name} (in ${configFile})`);
+    } else {
+      value = spec.defaultValue(resolved);
+    }
+    resolved[name] = value;
+  }
+  resolved.configFile = configFile;
+
+  const config = Object.freeze(resolved) as Config;
+  checkProduction(config);
+  return config;
+}
+
+function checkProduction(config: Config): void {
+  if (config.env !== 'production') return;
+  if (config.masterKey === undefined) {
+    throw new ConfigError(
+      'GATEHOUSE_MASTER_KEY',
+      'required in production (≥ 32 bytes, base64 or hex) — generate one with: openssl rand -base64 32',
+    );
+  }
+  const url = new URL(config.publicUrl);
+  if (url.protocol === 'http:' && !isLocalHostname(url.hostname)) {
+    throw new ConfigError('GATEHOUSE_PUBLIC_URL', `must use https:// in production (got http://${url.host}); put TLS in front and set the https URL`);
+  }
+}
+
+function isLocalHostname(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]' || hostname.endsWith('.localhost');
+}
+
+function parseOrThrow(spec: KeySpec<unknown>, raw: unknown, label: string): unknown {
+  try {
+    return spec.parse(raw);
+  } catch (error) {
+    if (error instanceof ValueError) throw new ConfigError(label, error.message);
+    throw error;
+  }
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(CONFIG_FILE_ENV, `cannot read config file ${path} (${reason})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(CONFIG_FILE_ENV, `config file ${path} is not valid JSON (${(error as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(CONFIG_FILE_ENV, `config file ${path} must contain a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function suggest(name: string): string {
+  const close = [...ENV_NAMES].find((candidate) => distance(candidate, name) <= 2);
+  return close ? ` (did you mean ${close}?)` : '';
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The effective configuration with every secret replaced, for `doctor` and logs. */
+export function redactedConfig(config: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(configSchema) as [string, KeySpec<unknown>][]) {
+    const value = (config as unknown as Record<string, unknown>)[name];
+    out[name] = spec.secret && value !== undefined ? redactSecretValue(name, value) : value;
+  }
+  out.configFile = config.configFile;
+  return out;
+}
+
+function redactSecretValue(name: string, value: unknown): string {
+  if (typeof value === 'string' && (name === 'databaseUrl' || name === 'redisUrl')) {
+    if (value.startsWith('sqlite:')) return value;
+    try {
+      const url = new URL(value);
+      if (url.password) url.password = '[redacted]';
+      return url.toString();
+    } catch {
+      return '[redacted]';
+    }
+  }
+  return '[redacted]';
+}

@@ -1,0 +1,279 @@
+/**
+ * The one configuration schema: every key, its environment variable, its default and a
+ * one-line doc. `docs/configuration.md` is generated from this file (`npm run docs:config`)
+ * and a test fails when the two differ.
+ *
+ * Keys are camelCase in a JSON config file and `GATEHOUSE_SNAKE_CASE` in the environment;
+ * the environment wins over the file.
+ */
+import { ValueError, type KeySpec } from './types.ts';
+import * as p from './parsers.ts';
+
+function key<T>(spec: {
+  env: string;
+  doc: string;
+  default?: T | ((resolved: Readonly<Record<string, unknown>>) => T);
+  defaultText?: string;
+  parse: (raw: unknown) => T;
+  secret?: boolean;
+}): KeySpec<T> {
+  const fallback = spec.default;
+  return {
+    env: spec.env,
+    doc: spec.doc,
+    defaultText:
+      spec.defaultText ?? (fallback === undefined || typeof fallback === 'function' ? undefined : JSON.stringify(fallback)),
+    defaultValue: (resolved) =>
+      typeof fallback === 'function' ? (fallback as (r: Readonly<Record<string, unknown>>) => T)(resolved) : (fallback as T),
+    parse: spec.parse,
+    ...(spec.secret ? { secret: true } : {}),
+  };
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const configSchema = {
+  env: key({
+    env: 'GATEHOUSE_ENV',
+    doc: 'development (zero-config, generated master key, dev outbox) or production (every secret supplied, https issuer).',
+    default: 'development' as 'development' | 'production',
+    parse: p.oneOf(['development', 'production']),
+  }),
+  port: key({
+    env: 'GATEHOUSE_PORT',
+    doc: 'TCP port the HTTP server listens on.',
+    default: 3000,
+    parse: p.integer(0, 65535),
+  }),
+  host: key({
+    env: 'GATEHOUSE_HOST',
+    doc: 'Address to listen on; use 0.0.0.0 (or ::) in a container behind a load balancer.',
+    default: '127.0.0.1',
+    parse: p.nonEmptyString,
+  }),
+  publicUrl: key({
+    env: 'GATEHOUSE_PUBLIC_URL',
+    doc: 'The public base URL and OAuth/OIDC issuer; must be https:// in production (http://localhost is allowed).',
+    default: (resolved) => `http://localhost:${String(resolved.port)}`,
+    defaultText: 'http://localhost:<port>',
+    parse: p.httpUrl,
+  }),
+  dataDir: key({
+    env: 'GATEHOUSE_DATA_DIR',
+    doc: 'Directory for the embedded SQLite database and the generated development master key.',
+    default: './data',
+    parse: p.nonEmptyString,
+  }),
+  databaseUrl: key({
+    env: 'GATEHOUSE_DATABASE_URL',
+    doc: 'sqlite:<file> (embedded) or postgres://user:pass@host:5432/db (scaled out).',
+    default: (resolved) => `sqlite:${String(resolved.dataDir).replace(/\/$/, '')}/gatehouse.db`,
+    defaultText: 'sqlite:<dataDir>/gatehouse.db',
+    parse: p.databaseUrl,
+    secret: true,
+  }),
+  databasePoolSize: key({
+    env: 'GATEHOUSE_DATABASE_POOL_SIZE',
+    doc: 'Maximum PostgreSQL connections per instance.',
+    default: 10,
+    parse: p.integer(1, 200),
+  }),
+  redisUrl: key({
+    env: 'GATEHOUSE_REDIS_URL',
+    doc: 'redis://host:6379 for shared ephemeral state and revocation fan-out; unset = in-process (one instance only).',
+    default: undefined as string | undefined,
+    parse: p.redisUrl,
+    secret: true,
+  }),
+  redisPrefix: key({
+    env: 'GATEHOUSE_REDIS_PREFIX',
+    doc: 'Prefix for every Redis key and channel, so several deployments can share one Redis.',
+    default: 'gatehouse:',
+    parse: p.nonEmptyString,
+  }),
+  masterKey: key({
+    env: 'GATEHOUSE_MASTER_KEY',
+    doc: 'Root secret (≥ 32 bytes, base64/base64url/hex) that encrypts signing keys; required in production, generated into <dataDir>/master.key in development.',
+    default: undefined as string | undefined,
+    parse: p.masterKey,
+    secret: true,
+  }),
+  autoMigrate: key({
+    env: 'GATEHOUSE_AUTO_MIGRATE',
+    doc: 'Apply pending database migrations at start; when false, start refuses to run on an outdated schema (run `gatehouse migrate`).',
+    default: true,
+    parse: p.boolean,
+  }),
+  logLevel: key({
+    env: 'GATEHOUSE_LOG_LEVEL',
+    doc: 'pino log level: fatal, error, warn, info, debug, trace or silent.',
+    default: 'info' as (typeof LOG_LEVELS)[number],
+    parse: p.oneOf(LOG_LEVELS),
+  }),
+  bodyLimitBytes: key({
+    env: 'GATEHOUSE_BODY_LIMIT_BYTES',
+    doc: 'Largest accepted request body; larger bodies get 413.',
+    default: 65536,
+    parse: p.integer(1024, 10 * 1024 * 1024),
+  }),
+  trustedProxies: key({
+    env: 'GATEHOUSE_TRUSTED_PROXIES',
+    doc: 'IPs/CIDRs of reverse proxies whose X-Forwarded-For is honoured (comma-separated); empty = the socket address is the client.',
+    default: [] as readonly string[],
+    parse: p.list(p.ipOrCidr),
+  }),
+  sessionCookieName: key({
+    env: 'GATEHOUSE_SESSION_COOKIE_NAME',
+    doc: 'Name of the session cookie; must start with __Host- (Secure, Path=/, no Domain).',
+    default: '__Host-gatehouse',
+    parse: (raw) => {
+      const value = p.nonEmptyString(raw);
+      if (!value.startsWith('__Host-') || !/^[A-Za-z0-9_-]+$/.test(value)) throw new ValueError('must start with __Host- and use only letters, digits, _ and -');
+      return value;
+    },
+  }),
+  sessionIdleTimeoutSeconds: key({
+    env: 'GATEHOUSE_SESSION_IDLE_TIMEOUT_SECONDS',
+    doc: 'A session unused for this long is over (ASVS L2: at most 30 minutes).',
+    default: 1800,
+    parse: p.integer(10, 30 * 24 * 3600),
+  }),
+  sessionAbsoluteTimeoutSeconds: key({
+    env: 'GATEHOUSE_SESSION_ABSOLUTE_TIMEOUT_SECONDS',
+    doc: 'A session ends this long after sign-in however active it is (ASVS L2: at most 12 hours).',
+    default: 43200,
+    parse: p.integer(10, 365 * 24 * 3600),
+  }),
+  sessionTouchIntervalSeconds: key({
+    env: 'GATEHOUSE_SESSION_TOUCH_INTERVAL_SECONDS',
+    doc: 'Sliding expiry writes last-seen at most this often per session, not on every request.',
+    default: 60,
+    parse: p.integer(1, 3600),
+  }),
+  sessionCacheSeconds: key({
+    env: 'GATEHOUSE_SESSION_CACHE_SECONDS',
+    doc: 'How long an instance trusts its in-process copy of a session; revocations are pushed to every instance at once, this bounds staleness if a push is lost.',
+    default: 10,
+    parse: p.integer(0, 300),
+  }),
+  firstPartyOrigins: key({
+    env: 'GATEHOUSE_FIRST_PARTY_ORIGINS',
+    doc: 'Origins (besides the public URL) allowed to make cookie-authenticated state-changing requests and credentialed CORS calls, comma-separated.',
+    default: [] as readonly string[],
+    parse: p.list(p.origin),
+  }),
+  passwordMinLength: key({
+    env: 'GATEHOUSE_PASSWORD_MIN_LENGTH',
+    doc: 'Minimum password length in Unicode code points after NFKC normalisation (NIST SP 800-63B: at least 8).',
+    default: 8,
+    parse: p.integer(8, 64),
+  }),
+  passwordMaxLength: key({
+    env: 'GATEHOUSE_PASSWORD_MAX_LENGTH',
+    doc: 'Maximum password length in code points (at least 64); longer passwords are refused before hashing, never truncated.',
+    default: 256,
+    parse: p.integer(64, 1024),
+  }),
+  argon2MemoryKiB: key({
+    env: 'GATEHOUSE_ARGON2_MEMORY_KIB',
+    doc: 'argon2id memory cost in KiB (OWASP minimum 19456); stored hashes with less are re-hashed at the next sign-in.',
+    default: 19456,
+    parse: p.integer(19456, 4 * 1024 * 1024),
+  }),
+  argon2Iterations: key({
+    env: 'GATEHOUSE_ARGON2_ITERATIONS',
+    doc: 'argon2id time cost (OWASP minimum 2).',
+    default: 2,
+    parse: p.integer(2, 20),
+  }),
+  argon2Parallelism: key({
+    env: 'GATEHOUSE_ARGON2_PARALLELISM',
+    doc: 'argon2id lanes.',
+    default: 1,
+    parse: p.integer(1, 16),
+  }),
+  requireVerifiedEmail: key({
+    env: 'GATEHOUSE_REQUIRE_VERIFIED_EMAIL',
+    doc: 'Refuse password sign-in until the email address is verified.',
+    default: false,
+    parse: p.boolean,
+  }),
+  emailVerificationTtlSeconds: key({
+    env: 'GATEHOUSE_EMAIL_VERIFICATION_TTL_SECONDS',
+    doc: 'Lifetime of an email verification link.',
+    default: 86400,
+    parse: p.integer(60, 7 * 86400),
+  }),
+  passwordResetTtlSeconds: key({
+    env: 'GATEHOUSE_PASSWORD_RESET_TTL_SECONDS',
+    doc: 'Lifetime of a password reset link (at most 1 hour).',
+    default: 3600,
+    parse: p.integer(60, 3600),
+  }),
+  smtpUrl: key({
+    env: 'GATEHOUSE_SMTP_URL',
+    doc: 'smtp(s)://user:pass@host:port for outgoing mail; unset in development = the dev outbox at /dev/outbox.',
+    default: undefined as string | undefined,
+    parse: (raw) => {
+      const value = p.nonEmptyString(raw);
+      if (!/^smtps?:\/\//.test(value)) throw new ValueError('must start with smtp:// or smtps://');
+      return value;
+    },
+    secret: true,
+  }),
+  mailFrom: key({
+    env: 'GATEHOUSE_MAIL_FROM',
+    doc: 'From address of outgoing mail.',
+    default: 'Gatehouse <no-reply@localhost>',
+    parse: p.nonEmptyString,
+  }),
+  signInLimitPerIp: key({
+    env: 'GATEHOUSE_SIGN_IN_LIMIT_PER_IP',
+    doc: 'Sign-in attempts per client IP (IPv6 by /64) per 15 minutes.',
+    default: 50,
+    parse: p.integer(1, 100000),
+  }),
+  signUpLimitPerIp: key({
+    env: 'GATEHOUSE_SIGN_UP_LIMIT_PER_IP',
+    doc: 'Sign-ups, password-reset and verification requests per client IP per hour (each counted separately).',
+    default: 20,
+    parse: p.integer(1, 100000),
+  }),
+  lockoutThreshold: key({
+    env: 'GATEHOUSE_LOCKOUT_THRESHOLD',
+    doc: 'Failed sign-ins for one account before it gets a temporary, doubling delay.',
+    default: 5,
+    parse: p.integer(1, 100),
+  }),
+  lockoutBaseDelaySeconds: key({
+    env: 'GATEHOUSE_LOCKOUT_BASE_DELAY_SECONDS',
+    doc: 'First lockout delay; each further lockout within 24 h doubles it.',
+    default: 30,
+    parse: p.integer(1, 3600),
+  }),
+  lockoutMaxDelaySeconds: key({
+    env: 'GATEHOUSE_LOCKOUT_MAX_DELAY_SECONDS',
+    doc: 'Longest lockout delay (never permanent).',
+    default: 900,
+    parse: p.integer(1, 86400),
+  }),
+  shutdownTimeoutMs: key({
+    env: 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS',
+    doc: 'How long SIGTERM waits for in-flight requests before closing anyway.',
+    default: 10000,
+    parse: p.integer(0, 300000),
+  }),
+} as const;
+
+export type ConfigSchema = typeof configSchema;
+
+/** The frozen, typed configuration every feature receives (or a `Pick` of it). */
+export type Config = {
+  readonly [K in keyof ConfigSchema]: ConfigSchema[K] extends KeySpec<infer T> ? T : never;
+} & {
+  /** The config file that was read, if any (from `--config` or `GATEHOUSE_CONFIG`). */
+  readonly configFile: string | undefined;
+};
+
+/** The meta variable naming the config file; not a key inside the file. */
+export const CONFIG_FILE_ENV = 'GATEHOUSE_CONFIG';

@@ -1,0 +1,82 @@
+import type { FastifyServerOptions } from 'fastify';
+import type { DestinationStream } from 'pino';
+
+/**
+ * Logging that never carries a secret (style rule 14): the `authorization`, `cookie` and
+ * `set-cookie` headers are never logged, sensitive query parameters are masked in URLs, and any
+ * field whose name looks like a secret, token, password or code is replaced before writing.
+ */
+
+const SECRET_NAME = /pass(word|wd|phrase)?|secret|token|cookie|authori[sz]ation|credential|api[-_]?key|master[-_]?key|private|^code$|code_verifier|assertion|otp|^hash$|_hash$/i;
+const REDACTED = '[redacted]';
+
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name);
+}
+
+/** Masks sensitive query parameter values in a request URL (codes, tokens, state). */
+export function redactUrl(url: string): string {
+  const question = url.indexOf('?');
+  if (question === -1) return url;
+  const params = new URLSearchParams(url.slice(question + 1));
+  let changed = false;
+  for (const name of new Set(params.keys())) {
+    if (isSecretName(name) || name === 'state' || name === 'id_token_hint') {
+      params.set(name, REDACTED);
+      changed = true;
+    }
+  }
+  return changed ? `${url.slice(0, question)}?${params.toString()}` : url;
+}
+
+/** Replaces secret-named fields in plain objects (not class instances), a few levels deep. */
+export function redactFields(value: unknown, depth = 0): unknown {
+  if (depth > 5 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => redactFields(item, depth + 1));
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(value as Record<string, unknown>)) {
+    if (depth === 0 && (name === 'req' || name === 'res' || name === 'err')) {
+      out[name] = field;
+    } else if (isSecretName(name) && field !== undefined && field !== null) {
+      out[name] = REDACTED;
+    } else {
+      out[name] = redactFields(field, depth + 1);
+    }
+  }
+  return out;
+}
+
+interface RequestLike {
+  method: string;
+  url: string;
+  ip?: string;
+  id?: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export function loggerOptions(options: { level: string; stream?: DestinationStream | undefined }): NonNullable<FastifyServerOptions['logger']> {
+  return {
+    level: options.level,
+    ...(options.stream ? { stream: options.stream } : {}),
+    formatters: {
+      log: (object: Record<string, unknown>) => redactFields(object) as Record<string, unknown>,
+    },
+    serializers: {
+      req: (request: RequestLike) => ({
+        method: request.method,
+        url: redactUrl(request.url),
+        remoteAddress: request.ip,
+        userAgent: request.headers['user-agent'],
+      }),
+      res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
+      err: (error: Error & { code?: string; statusCode?: number }) => ({
+        type: error.name,
+        message: error.message,
+        code: error.code,
+        stack: error.stack,
+      }),
+    },
+  } as NonNullable<FastifyServerOptions['logger']>;
+}

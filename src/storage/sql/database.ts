@@ -1,0 +1,94 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import { openNodeSqlite } from './node-sqlite.ts';
+import type { DatabaseSchema } from './schema.ts';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** The durable store: one Kysely instance over SQLite (embedded) or PostgreSQL. */
+export interface Database {
+  readonly db: Kysely<DatabaseSchema>;
+  readonly dialect: DialectName;
+  /** Resolves when the database answers a trivial query within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** `sqlite:<path>`, `sqlite::memory:` or `postgres://…` */
+  url: string;
+  poolSize?: number;
+}
+
+export class DatabaseUnavailableError extends Error {
+  readonly code = 'DATABASE_UNAVAILABLE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+export function openDatabase(options: OpenDatabaseOptions): Database {
+  if (options.url.startsWith('sqlite:')) return openSqlite(options.url.slice('sqlite:'.length));
+  return openPostgres(options.url, options.poolSize ?? 10);
+}
+
+function openSqlite(path: string): Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const sqlite = openNodeSqlite(path, { busyTimeoutMs: 5000 });
+  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    db,
+    dialect: 'sqlite',
+    ping: async () => {
+      if (!sqlite.raw.isOpen) throw new DatabaseUnavailableError('database is closed');
+      sqlite.raw.prepare('select 1').get();
+    },
+    close: () => db.destroy(),
+  };
+}
+
+// PostgreSQL `bigint` (int8) holds our millisecond timestamps: read them as numbers.
+const INT8_OID = 20;
+const pgTypes = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+function openPostgres(url: string, poolSize: number): Database {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+    types: pgTypes,
+  });
+  // An idle client losing its connection (server restart) must not crash the process;
+  // the pool replaces it on next use.
+  pool.on('error', () => {});
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    dialect: 'postgres',
+    ping: async (timeoutMs = 2000) => {
+      await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database did not answer');
+    },
+    close: () => db.destroy(),
+  };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new DatabaseUnavailableError(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely/migration';
+import * as accounts from './0001-accounts.ts';
+import * as sessionsAudit from './0002-sessions-audit.ts';
+
+/**
+ * Every migration, in order. Names sort lexically; never rename or edit a released one —
+ * add a new one. Each runs unchanged on SQLite and PostgreSQL (Kysely's schema builder).
+ */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '0001-accounts': accounts,
+  '0002-sessions-audit': sessionsAudit,
+});
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};
