@@ -3,7 +3,8 @@ import type { DestinationStream } from 'pino';
 import { createApp } from './app.ts';
 import { loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
-import { ConfigError } from './config/types.ts';
+import { reportStartupError } from './startup-error.ts';
+import { parseArgs } from 'node:util';
 import { resolveMasterKey } from './crypto/master-key.ts';
 import { openStorage } from './storage/open.ts';
 
@@ -88,17 +89,7 @@ export async function runServer(options: { configFile?: string | undefined } = {
   process.once('SIGINT', stop);
 }
 
-export function reportStartupError(error: unknown): void {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`gatehouse: configuration error: ${error.message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`gatehouse: cannot start: ${message.split('\n')[0]}\n`);
-  process.exitCode = 1;
-}
-
 if (import.meta.main) {
-  await runServer({ configFile: process.argv.includes('--config') ? process.argv[process.argv.indexOf('--config') + 1] : undefined });
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { config: { type: 'string' } }, strict: false });
+  await runServer({ configFile: typeof values.config === 'string' ? values.config : undefined });
 }

@@ -8,7 +8,7 @@ import { openDatabase } from '../storage/sql/database.ts';
 import { pendingMigrations } from '../storage/sql/migrate.ts';
 import { openEphemeralStore } from '../storage/ephemeral/open.ts';
 import { CliError, CONFIG_OPTION } from './command.ts';
-import { reportStartupError } from '../main.ts';
+import { reportStartupError } from '../startup-error.ts';
 
 const HELP = `Usage: gatehouse doctor [--config FILE] [--json]
 
@@ -60,20 +60,14 @@ export async function runDoctor(argv: string[]): Promise<number> {
 async function runChecks(config: Config): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
 
-  const database = openDatabase({ url: config.databaseUrl, poolSize: 1 });
-  try {
-    await database.ping(3000);
-    const pending = await pendingMigrations(database);
-    results.push(
-      pending.length === 0
-        ? { name: 'database', ok: true, message: `${database.dialect} reachable, schema up to date` }
-        : { name: 'database', ok: config.autoMigrate, message: `${database.dialect} reachable, ${pending.length} migration(s) pending${config.autoMigrate ? ' (applied at start)' : ' — run: gatehouse migrate'}` },
-    );
-  } catch (error) {
-    results.push({ name: 'database', ok: false, message: `unreachable: ${firstLine(error)}` });
-  } finally {
-    await database.close().catch(() => {});
+  const sqlitePath = config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl.slice('sqlite:'.length) : undefined;
+  if (sqlitePath !== undefined && sqlitePath !== ':memory:' && !existsSync(sqlitePath)) {
+    // doctor only reads: it never creates the data directory or the database file.
+    results.push({ name: 'database', ok: true, message: `sqlite file ${sqlitePath} does not exist yet; it is created and migrated at first start` });
+  } else {
+    await checkDatabase(config, results);
   }
+
 
   if (config.redisUrl === undefined) {
     results.push({ name: 'redis', ok: true, message: 'not configured: ephemeral state is in-process (single instance only)' });
@@ -107,6 +101,23 @@ async function runChecks(config: Config): Promise<CheckResult[]> {
       : { name: 'public URL', ok: config.env !== 'production', message: `${config.publicUrl} is plain http — fine for local development, use https in production` },
   );
   return results;
+}
+
+async function checkDatabase(config: Config, results: CheckResult[]): Promise<void> {
+  const database = openDatabase({ url: config.databaseUrl, poolSize: 1 });
+  try {
+    await database.ping(3000);
+    const pending = await pendingMigrations(database);
+    results.push(
+      pending.length === 0
+        ? { name: 'database', ok: true, message: `${database.dialect} reachable, schema up to date` }
+        : { name: 'database', ok: config.autoMigrate, message: `${database.dialect} reachable, ${pending.length} migration(s) pending${config.autoMigrate ? ' (applied at start)' : ' — run: gatehouse migrate'}` },
+    );
+  } catch (error) {
+    results.push({ name: 'database', ok: false, message: `unreachable: ${firstLine(error)}` });
+  } finally {
+    await database.close().catch(() => {});
+  }
 }
 
 /** A freshly opened Redis client may still be connecting: retry the ping briefly. */

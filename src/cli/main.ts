@@ -2,6 +2,7 @@
 import { runStart } from './start.ts';
 import { runMigrate } from './migrate.ts';
 import { runDoctor } from './doctor.ts';
+import { runUsers } from './users.ts';
 import { CliError, type Command } from './command.ts';
 
 /**
@@ -12,6 +13,7 @@ const commands: Record<string, Command> = {
   start: runStart,
   migrate: runMigrate,
   doctor: runDoctor,
+  users: runUsers,
 };
 
 const USAGE = `Usage: gatehouse <command> [options]
@@ -20,6 +22,7 @@ Commands:
   start      run the server (embedded SQLite by default)
   migrate    apply pending database migrations
   doctor     print the effective configuration (secrets redacted) and check every dependency
+  users      create a user (users create --email … [--admin]) or import hashed users (users import FILE)
 
 Global options:
   --config FILE   JSON config file (or GATEHOUSE_CONFIG)

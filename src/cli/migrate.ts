@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.ts';
 import { openDatabase } from '../storage/sql/database.ts';
 import { migrateToLatest, pendingMigrations } from '../storage/sql/migrate.ts';
 import { CliError, CONFIG_OPTION } from './command.ts';
-import { reportStartupError } from '../main.ts';
+import { reportStartupError } from '../startup-error.ts';
 
 const HELP = `Usage: gatehouse migrate [--config FILE] [--status]
 

@@ -30,7 +30,7 @@ export function loadConfig(options: LoadConfigOptions): Config {
   }
   for (const name of Object.keys(fileValues)) {
     if (!Object.hasOwn(configSchema, name)) {
-      throw new ConfigError(`${name} (in ${configFile})`, 'unknown key — see docs/configuration.md for the valid keys');
+      throw new ConfigError(`${name} (in ${configFile})`, `unknown key — see docs/configuration.md for the valid keys${suggestKey(name)}`);
     }
   }
 
@@ -61,6 +61,9 @@ function checkProduction(config: Config): void {
       'GATEHOUSE_MASTER_KEY',
       'required in production (≥ 32 bytes, base64 or hex) — generate one with: openssl rand -base64 32',
     );
+  }
+  if (config.smtpUrl === undefined) {
+    throw new ConfigError('GATEHOUSE_SMTP_URL', 'required in production (verification and reset mails); e.g. smtp://user:pass@mail.example.com:587');
   }
   const url = new URL(config.publicUrl);
   if (url.protocol === 'http:' && !isLocalHostname(url.hostname)) {
@@ -110,6 +113,11 @@ function suggest(name: string): string {
   return close ? ` (did you mean ${close}?)` : '';
 }
 
+function suggestKey(name: string): string {
+  const close = Object.keys(configSchema).find((candidate) => distance(candidate.toLowerCase(), name.toLowerCase()) <= 2);
+  return close ? ` (did you mean ${close}?)` : '';
+}
+
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
@@ -141,6 +149,8 @@ function redactSecretValue(name: string, value: unknown): string {
     try {
       const url = new URL(value);
       if (url.password) url.password = '[redacted]';
+      // pg and ioredis also take credentials from the query string.
+      for (const param of [...url.searchParams.keys()]) if (/pass|secret|token|key/i.test(param)) url.searchParams.set(param, '[redacted]');
       return url.toString();
     } catch {
       return '[redacted]';

@@ -132,7 +132,9 @@ export function masterKey(raw: unknown): string {
 }
 
 export function decodeKeyMaterial(value: string): Buffer | undefined {
-  if (/^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0 && value.length >= 64) {
+  // Hex first (`openssl rand -hex 32`): an even-length run of hex digits is never read as base64.
+  // 32-byte base64 keys are 43 (unpadded) or 44 (padded with '=') characters, so they never match.
+  if (/^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0) {
     return Buffer.from(value, 'hex');
   }
   if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {

@@ -119,7 +119,7 @@ export const configSchema = {
   trustedProxies: key({
     env: 'GATEHOUSE_TRUSTED_PROXIES',
     doc: 'IPs/CIDRs of reverse proxies whose X-Forwarded-For is honoured (comma-separated); empty = the socket address is the client.',
-    default: [] as readonly string[],
+    default: Object.freeze([]) as readonly string[],
     parse: p.list(p.ipOrCidr),
   }),
   sessionCookieName: key({
@@ -159,7 +159,7 @@ export const configSchema = {
   firstPartyOrigins: key({
     env: 'GATEHOUSE_FIRST_PARTY_ORIGINS',
     doc: 'Origins (besides the public URL) allowed to make cookie-authenticated state-changing requests and credentialed CORS calls, comma-separated.',
-    default: [] as readonly string[],
+    default: Object.freeze([]) as readonly string[],
     parse: p.list(p.origin),
   }),
   passwordMinLength: key({

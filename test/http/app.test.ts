@@ -126,7 +126,7 @@ describe('HTTP foundation', () => {
 
 describe('HTTP foundation in production mode', () => {
   it('adds HSTS', async () => {
-    const t = await createTestApp({ env: { GATEHOUSE_ENV: 'production', GATEHOUSE_PUBLIC_URL: 'https://auth.example.com' } });
+    const t = await createTestApp({ env: { GATEHOUSE_ENV: 'production', GATEHOUSE_PUBLIC_URL: 'https://auth.example.com', GATEHOUSE_SMTP_URL: 'smtp://127.0.0.1:1' } });
     try {
       const response = await t.app.inject({ url: '/healthz' });
       assert.match(String(response.headers['strict-transport-security']), /max-age=\d+/);

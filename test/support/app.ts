@@ -10,6 +10,8 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/schema.ts';
 import { resolveMasterKey } from '../../src/crypto/master-key.ts';
 import { openStorage, type Storage } from '../../src/storage/open.ts';
+import type { Mailer, OutgoingMail } from '../../src/features/email/mailer.ts';
+import { createMemoryStore } from '../../src/storage/ephemeral/memory.ts';
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -17,21 +19,37 @@ export interface TestApp {
   app: FastifyInstance;
   config: Config;
   storage: Storage;
+  /** Every mail the app sent, in order. */
+  mails: OutgoingMail[];
   /** Every log line written so far, raw. */
   logText(): string;
   close(): Promise<void>;
 }
 
-export async function createTestApp(options: { env?: Record<string, string>; beforeReady?: (app: FastifyInstance) => void } = {}): Promise<TestApp> {
+/** A mailer that keeps every mail in memory, as a capturing SMTP server would. */
+export function capturingMailer(mails: OutgoingMail[]): Mailer {
+  return { kind: 'dev-outbox', send: async (mail) => void mails.push(mail), close: async () => {} };
+}
+
+export async function createTestApp(options: { env?: Record<string, string>; beforeReady?: (app: FastifyInstance) => void; now?: () => number } = {}): Promise<TestApp> {
   const config = loadConfig({
     env: {
       GATEHOUSE_DATABASE_URL: 'sqlite::memory:',
       GATEHOUSE_MASTER_KEY: TEST_MASTER_KEY,
       GATEHOUSE_LOG_LEVEL: 'debug',
+      // Tests sign up and in far more often than people do; throttling tests set their own limits.
+      GATEHOUSE_SIGN_UP_LIMIT_PER_IP: '100000',
+      GATEHOUSE_SIGN_IN_LIMIT_PER_IP: '100000',
+      // The OWASP minimum cost is the default; tests use it too (no weakened hashing).
       ...options.env,
     },
   });
-  const storage = await openStorage(config);
+  const opened = await openStorage(config);
+  // With a frozen clock, the in-process store must follow the same clock (TTLs, lockouts).
+  const frozen = options.now && !config.redisUrl ? createMemoryStore({ now: options.now }) : undefined;
+  const storage: Storage = frozen
+    ? { ...opened, ephemeral: frozen, close: async () => { await frozen.close(); await opened.close(); } }
+    : opened;
   const lines: string[] = [];
   const logStream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -39,7 +57,10 @@ export async function createTestApp(options: { env?: Record<string, string>; bef
       callback();
     },
   });
+  const mails: OutgoingMail[] = [];
   const app = await createApp({
+    mailer: capturingMailer(mails),
+    ...(options.now ? { now: options.now } : {}),
     config,
     database: storage.database,
     ephemeral: storage.ephemeral,
@@ -52,6 +73,7 @@ export async function createTestApp(options: { env?: Record<string, string>; bef
     app,
     config,
     storage,
+    mails,
     logText: () => lines.join(''),
     close: async () => {
       await app.close();

@@ -36,7 +36,8 @@ export function openDatabase(options: OpenDatabaseOptions): Database {
 }
 
 function openSqlite(path: string): Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  // The data directory holds the database and the development master key: owner only.
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const sqlite = openNodeSqlite(path, { busyTimeoutMs: 5000 });
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
   return {

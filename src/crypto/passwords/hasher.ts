@@ -1,0 +1,151 @@
+import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@node-rs/argon2';
+import { importCandidates, normalizePassword } from './normalize.ts';
+import { parseImportedHash, verifyImported } from './imported.ts';
+import { ARGON2_OUTPUT_BYTES, ARGON2_VERSION, dummyArgon2Hash } from './dummy.ts';
+
+export { normalizePassword } from './normalize.ts';
+
+/** argon2id cost, from config (`argon2MemoryKiB`, `argon2Iterations`, `argon2Parallelism`). */
+export interface Argon2Parameters {
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+}
+
+/** `ok`: the password matches. `needsRehash`: store `hash(password)` now (weaker or foreign hash). */
+export interface VerifyResult {
+  ok: boolean;
+  needsRehash: boolean;
+}
+
+export interface PasswordHasher {
+  /** argon2id PHC string of the NFKC-normalised password, with a fresh random salt. */
+  hash(password: string): Promise<string>;
+  /** Verifies against any recognised format; never throws, unknown formats are `{ ok: false }`. */
+  verify(storedHash: string, password: string): Promise<VerifyResult>;
+  /** The work of a failed `verify` against a real argon2id hash, for unknown accounts (SEC-PWD-10). */
+  verifyDummy(password: string): Promise<false>;
+}
+
+// argon2 values of `Algorithm` (a const enum, which isolatedModules cannot read from a .d.ts).
+const ARGON2ID = 2 as Algorithm;
+// Upper bounds for stored argon2 hashes (or the configured value, if higher): a tampered or
+// imported string must not make a sign-in allocate gigabytes or run for minutes.
+const MAX_MEMORY_KIB = 256 * 1024;
+const MAX_ITERATIONS = 10;
+const MAX_PARALLELISM = 16;
+const FAILED: VerifyResult = Object.freeze({ ok: false, needsRehash: false });
+
+interface Argon2Stored {
+  algorithm: 'argon2id' | 'argon2i';
+  version: number;
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+}
+
+// `$argon2id$v=19$m=19456,t=2,p=1$<salt b64>$<hash b64>`: salt 8–64 bytes, output 16–64 bytes.
+const ARGON2 = /^\$(argon2id|argon2i)\$v=(16|19)\$m=([1-9]\d{0,9}),t=([1-9]\d{0,9}),p=([1-9]\d{0,2})\$[A-Za-z0-9+/]{11,86}\$[A-Za-z0-9+/]{22,86}$/;
+
+function parseArgon2(stored: string, bounds: Argon2Parameters): Argon2Stored | undefined {
+  const match = ARGON2.exec(stored);
+  if (!match) return undefined;
+  const parsed: Argon2Stored = {
+    algorithm: match[1] === 'argon2id' ? 'argon2id' : 'argon2i',
+    version: Number(match[2]),
+    memoryKiB: Number(match[3]),
+    iterations: Number(match[4]),
+    parallelism: Number(match[5]),
+  };
+  const withinBounds =
+    parsed.memoryKiB >= 8 * parsed.parallelism &&
+    parsed.memoryKiB <= Math.max(bounds.memoryKiB, MAX_MEMORY_KIB) &&
+    parsed.iterations <= Math.max(bounds.iterations, MAX_ITERATIONS) &&
+    parsed.parallelism <= Math.max(bounds.parallelism, MAX_PARALLELISM);
+  return withinBounds ? parsed : undefined;
+}
+
+const DEFAULT_BOUNDS: Argon2Parameters = { memoryKiB: MAX_MEMORY_KIB, iterations: MAX_ITERATIONS, parallelism: MAX_PARALLELISM };
+
+/**
+ * Whether `verify` can check this stored hash: argon2id/argon2i, bcrypt, scrypt or PBKDF2-SHA256
+ * in a supported form and within sane cost bounds. The users import command rejects the rest.
+ */
+export function isRecognisedHash(hash: string): boolean {
+  return parseArgon2(hash, DEFAULT_BOUNDS) !== undefined || parseImportedHash(hash) !== undefined;
+}
+
+async function argon2Matches(stored: string, candidate: string): Promise<boolean> {
+  try {
+    return await argon2Verify(stored, candidate);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * argon2 hashes: the NFKC form first (every hash Gatehouse makes is of the NFKC form), then the raw
+ * form when it differs, for argon2 hashes imported from systems that did not normalise. The raw
+ * form can never match a hash of an NFKC string, so the fallback opens nothing; `verifyDummy`
+ * runs the same one-or-two computations so the count does not reveal the account (SEC-PWD-10).
+ */
+async function verifyArgon2(stored: string, password: string): Promise<'normalized' | 'raw' | undefined> {
+  const normalized = normalizePassword(password);
+  if (await argon2Matches(stored, normalized)) return 'normalized';
+  if (normalized !== password && (await argon2Matches(stored, password))) return 'raw';
+  return undefined;
+}
+
+function isWeaker(stored: Argon2Stored, current: Argon2Parameters): boolean {
+  return (
+    stored.algorithm !== 'argon2id' ||
+    stored.version !== ARGON2_VERSION ||
+    stored.memoryKiB < current.memoryKiB ||
+    stored.iterations < current.iterations ||
+    stored.parallelism < current.parallelism
+  );
+}
+
+/**
+ * The password hasher: argon2id via `@node-rs/argon2`, whose async calls run on the libuv thread
+ * pool, off the event loop. Length limits are the caller's job (policy at set time, the
+ * sign-in service before verifying, SEC-PWD-02); this module never truncates.
+ */
+export function createPasswordHasher(parameters: Argon2Parameters): PasswordHasher {
+  const current: Argon2Parameters = { ...parameters };
+  const options = {
+    algorithm: ARGON2ID,
+    memoryCost: current.memoryKiB,
+    timeCost: current.iterations,
+    parallelism: current.parallelism,
+    outputLen: ARGON2_OUTPUT_BYTES,
+  };
+  const dummy = dummyArgon2Hash(current);
+
+  return {
+    async hash(password: string): Promise<string> {
+      return argon2Hash(normalizePassword(password), options);
+    },
+
+    async verify(storedHash: string, password: string): Promise<VerifyResult> {
+      const argon2 = parseArgon2(storedHash, current);
+      if (argon2) {
+        const matched = await verifyArgon2(storedHash, password);
+        if (matched === undefined) return FAILED;
+        return { ok: true, needsRehash: matched === 'raw' || isWeaker(argon2, current) };
+      }
+      const imported = parseImportedHash(storedHash);
+      if (!imported) return FAILED;
+      // Imported from systems that did not normalise: as typed first, then NFKC (SEC-PWD-05).
+      for (const candidate of importCandidates(password)) {
+        if (await verifyImported(imported, candidate)) return { ok: true, needsRehash: true };
+      }
+      return FAILED;
+    },
+
+    async verifyDummy(password: string): Promise<false> {
+      await verifyArgon2(dummy, password);
+      return false;
+    },
+  };
+}

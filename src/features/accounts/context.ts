@@ -1,0 +1,40 @@
+import type { Config } from '../../config/schema.ts';
+import type { PasswordHasher } from '../../crypto/passwords/hasher.ts';
+import type { Mailer } from '../email/mailer.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { RateLimiter } from '../rate-limit/limiter.ts';
+import type { Lockout } from '../rate-limit/lockout.ts';
+import type { SessionService } from '../sessions/service.ts';
+import type { OneTimeTokenStore, UserStore } from './store.ts';
+
+/** Where a request came from, as recorded in sessions and audit events. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string | null;
+}
+
+/** What the accounts and password-login features need; built once in createApp. */
+export interface AccountsContext {
+  config: Pick<
+    Config,
+    | 'publicUrl'
+    | 'passwordMinLength'
+    | 'passwordMaxLength'
+    | 'requireVerifiedEmail'
+    | 'emailVerificationTtlSeconds'
+    | 'passwordResetTtlSeconds'
+    | 'signInLimitPerIp'
+    | 'signUpLimitPerIp'
+  >;
+  users: UserStore;
+  oneTimeTokens: OneTimeTokenStore;
+  sessions: SessionService;
+  hasher: PasswordHasher;
+  mailer: Mailer;
+  audit: AuditLog;
+  limiter: RateLimiter;
+  lockout: Lockout;
+  now: () => number;
+  /** Reports failures of fire-and-forget work (mail delivery) without secrets. */
+  onBackgroundError: (error: unknown, what: string) => void;
+}

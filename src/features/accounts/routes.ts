@@ -1,0 +1,125 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { authTag, emailField, emptyBody, errorResponse, passwordField, sessionSchema, tokenField, userSchema } from '../../http/schemas.ts';
+import type { SessionAuth } from '../sessions/http.ts';
+import { publicSession, publicUser } from '../sessions/service.ts';
+import type { PasswordLogin } from '../password-login/service.ts';
+import type { ClientInfo } from './context.ts';
+import type { AccountsService } from './service.ts';
+
+export function clientInfo(request: FastifyRequest): ClientInfo {
+  const agent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null };
+}
+
+const pendingMessage = {
+  type: 'object',
+  properties: { status: { type: 'string' }, message: { type: 'string' } },
+  required: ['status', 'message'],
+} as const;
+
+const SIGN_UP_MESSAGE = 'Check your inbox: we sent a link to confirm the address.';
+const FORGOT_MESSAGE = 'If an account exists for that address, we sent a link to reset the password.';
+
+/** The JSON API for first-party apps under `/api/auth/` (accounts and password sign-in). */
+export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: AccountsService; login: PasswordLogin; auth: SessionAuth }): void {
+  const { accounts, login, auth } = deps;
+
+  app.post<{ Body: { email: string; password: string; name?: string } }>('/api/auth/sign-up', {
+    schema: {
+      tags: authTag,
+      summary: 'Create an account (unverified) and send a verification link. Same answer for registered addresses.',
+      body: { type: 'object', additionalProperties: false, required: ['email', 'password'], properties: { email: emailField, password: passwordField, name: { type: 'string', maxLength: 200 } } },
+      response: { 202: pendingMessage, 400: errorResponse, 429: errorResponse },
+    },
+  }, async (request, reply) => {
+    await accounts.signUp(request.body, clientInfo(request));
+    return reply.code(202).send({ status: 'pending_verification', message: SIGN_UP_MESSAGE });
+  });
+
+  app.post<{ Body: { email: string; password: string } }>('/api/auth/sign-in', {
+    schema: {
+      tags: authTag,
+      summary: 'Sign in with email and password: a new session and its cookie.',
+      body: { type: 'object', additionalProperties: false, required: ['email', 'password'], properties: { email: emailField, password: passwordField } },
+      response: { 200: { type: 'object', properties: { user: userSchema, session: sessionSchema }, required: ['user', 'session'] }, 401: errorResponse, 429: errorResponse },
+    },
+  }, async (request, reply) => {
+    const result = await login.signIn(request.body, clientInfo(request));
+    // A new session id at every sign-in; whatever cookie came in is replaced (SEC-SESS-01).
+    auth.setCookie(reply, result.token);
+    return { user: publicUser(result.user), session: publicSession(result.session, result.session.id) };
+  });
+
+  app.post<{ Body: { token: string } }>('/api/auth/verify-email', {
+    schema: {
+      tags: authTag,
+      summary: 'Confirm an email address with the token from the verification link.',
+      body: { type: 'object', additionalProperties: false, required: ['token'], properties: { token: tokenField } },
+      response: { 200: pendingMessage, 400: errorResponse },
+    },
+  }, async (request) => {
+    await accounts.verifyEmail(request.body.token, clientInfo(request));
+    return { status: 'verified', message: 'Email address confirmed.' };
+  });
+
+  app.post('/api/auth/verify-email/resend', {
+    schema: { tags: authTag, summary: 'Send a new verification link to the signed-in user.', body: emptyBody, response: { 202: pendingMessage, 401: errorResponse, 429: errorResponse } },
+  }, async (request, reply) => {
+    const record = await auth.require(request);
+    await accounts.resendVerification(record, clientInfo(request));
+    return reply.code(202).send({ status: 'pending_verification', message: SIGN_UP_MESSAGE });
+  });
+
+  app.post<{ Body: { email: string } }>('/api/auth/forgot-password', {
+    schema: {
+      tags: authTag,
+      summary: 'Send a password reset link. Same answer whether or not the account exists.',
+      body: { type: 'object', additionalProperties: false, required: ['email'], properties: { email: emailField } },
+      response: { 202: pendingMessage, 400: errorResponse, 429: errorResponse },
+    },
+  }, async (request, reply) => {
+    await accounts.forgotPassword(request.body.email, clientInfo(request));
+    return reply.code(202).send({ status: 'sent_if_exists', message: FORGOT_MESSAGE });
+  });
+
+  app.post<{ Body: { token: string; password: string } }>('/api/auth/reset-password', {
+    schema: {
+      tags: authTag,
+      summary: 'Set a new password with the token from the reset link; ends every session of the account.',
+      body: { type: 'object', additionalProperties: false, required: ['token', 'password'], properties: { token: tokenField, password: passwordField } },
+      response: { 200: pendingMessage, 400: errorResponse, 429: errorResponse },
+    },
+  }, async (request) => {
+    await accounts.resetPassword(request.body.token, request.body.password, clientInfo(request));
+    return { status: 'password_reset', message: 'Password changed. Sign in with the new password.' };
+  });
+
+  app.post<{ Body: { current_password: string; new_password: string } }>('/api/auth/change-password', {
+    schema: {
+      tags: authTag,
+      summary: 'Change the password (current password required); ends my other sessions and renews this one.',
+      body: { type: 'object', additionalProperties: false, required: ['current_password', 'new_password'], properties: { current_password: passwordField, new_password: passwordField } },
+      response: { 200: pendingMessage, 400: errorResponse, 401: errorResponse, 429: errorResponse },
+    },
+  }, async (request, reply) => {
+    const record = await auth.require(request);
+    const { token } = await accounts.changePassword(record, { currentPassword: request.body.current_password, newPassword: request.body.new_password }, clientInfo(request));
+    auth.setCookie(reply, token);
+    return { status: 'password_changed', message: 'Password changed. Your other sessions were signed out.' };
+  });
+
+  app.patch<{ Body: { name?: string | null } }>('/api/auth/me', {
+    schema: {
+      tags: authTag,
+      summary: 'Update my profile. Only `name`; anything else (roles, email_verified …) is refused.',
+      body: { type: 'object', additionalProperties: false, properties: { name: { type: ['string', 'null'], maxLength: 200 } } },
+      response: { 200: { type: 'object', properties: { user: userSchema }, required: ['user'] }, 400: errorResponse, 401: errorResponse },
+    },
+  }, async (request) => {
+    const record = await auth.require(request);
+    await accounts.updateProfile(record, request.body);
+    auth.forget(request);
+    const updated = (await auth.current(request)) ?? record;
+    return { user: publicUser(updated.user) };
+  });
+}

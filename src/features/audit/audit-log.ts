@@ -1,0 +1,181 @@
+import type { Kysely } from 'kysely';
+import { newId } from '../../crypto/random.ts';
+import type { DatabaseSchema } from '../../storage/sql/schema.ts';
+import { cleanId, cleanIp, cleanUserAgent, sanitizeDetail, type DetailValue } from './sanitize.ts';
+
+/**
+ * The append-only audit log of security events (SEC-ASVS-14). This module can insert and read
+ * rows, and nothing else: there is no update and no delete.
+ */
+
+/** Every event type, in one list so that an admin API can validate a `type` filter. */
+export const AUDIT_EVENT_TYPES = [
+  // accounts
+  'sign-up',
+  'sign-up-existing-email',
+  'email-verified',
+  'email-verification-request',
+  'email-change',
+  'profile-update',
+  // sign-in and sessions
+  'sign-in',
+  'sign-out',
+  'lockout',
+  'session-revoked',
+  // passwords
+  'password-change',
+  'password-reset',
+  'password-reset-request',
+  // second factors
+  'mfa-enrolled',
+  'mfa-removed',
+  'mfa-challenge',
+  'recovery-codes-regenerated',
+  // social login
+  'identity-linked',
+  'identity-unlinked',
+  // administration
+  'user-created',
+  'user-disabled',
+  'user-enabled',
+  'user-deleted',
+  'role-change',
+  // OAuth / OpenID Connect provider
+  'consent-granted',
+  'consent-revoked',
+  'refresh-token-reuse',
+  'token-revoked',
+  'client-created',
+  'client-updated',
+  'client-deleted',
+  'client-secret-rotated',
+  'signing-key-rotated',
+] as const;
+
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
+
+export function isAuditEventType(value: string): value is AuditEventType {
+  return (AUDIT_EVENT_TYPES as readonly string[]).includes(value);
+}
+
+export interface AuditEvent {
+  type: AuditEventType;
+  outcome: 'success' | 'failure';
+  userId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  /** Context such as `{ method: 'password' }`. Secret-looking names are dropped, strings cut to 256. */
+  detail?: Record<string, string | number | boolean | null>;
+}
+
+export interface StoredAuditEvent {
+  /** Time-ordered: a later event has a greater id; use it as the paging cursor. */
+  id: string;
+  at: number;
+  type: AuditEventType;
+  outcome: 'success' | 'failure';
+  userId: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  detail: Record<string, DetailValue>;
+}
+
+export interface AuditQuery {
+  userId?: string;
+  /** Inclusive lower bound on `at` (ms since the epoch). */
+  from?: number;
+  /** Exclusive upper bound on `at` (ms since the epoch). */
+  to?: number;
+  type?: AuditEventType;
+  /** Default 100, at most 1000. */
+  limit?: number;
+  /** Only events older than this id: pass the last id of the previous page. */
+  before?: string;
+}
+
+export interface AuditLog {
+  record(event: AuditEvent): Promise<void>;
+  /** Newest first. */
+  query(filter: AuditQuery): Promise<StoredAuditEvent[]>;
+}
+
+export const DEFAULT_QUERY_LIMIT = 100;
+export const MAX_QUERY_LIMIT = 1000;
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+
+export function createAuditLog(db: Kysely<DatabaseSchema>, options: { now?: () => number } = {}): AuditLog {
+  const now = options.now ?? Date.now;
+  const nextId = monotonicIds();
+
+  return {
+    async record(event: AuditEvent): Promise<void> {
+      // Runtime checks too: an untyped caller must not write an unknown type or outcome.
+      if (!isAuditEventType(event.type)) throw new TypeError('unknown audit event type');
+      if (event.outcome !== 'success' && event.outcome !== 'failure') throw new TypeError('audit outcome must be success or failure');
+      const at = now();
+      await db
+        .insertInto('audit_events')
+        .values({
+          id: nextId(at),
+          at,
+          type: event.type,
+          outcome: event.outcome,
+          user_id: cleanId(event.userId),
+          ip: cleanIp(event.ip),
+          user_agent: cleanUserAgent(event.userAgent),
+          detail: JSON.stringify(sanitizeDetail(event.detail)),
+        })
+        .execute();
+    },
+
+    async query(filter: AuditQuery): Promise<StoredAuditEvent[]> {
+      if (filter.before !== undefined && !ID_PATTERN.test(filter.before)) throw new RangeError('the audit cursor is not an event id');
+      let query = db.selectFrom('audit_events').selectAll();
+      if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+      if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+      if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
+      if (filter.to !== undefined) query = query.where('at', '<', filter.to);
+      if (filter.before !== undefined) query = query.where('id', '<', filter.before);
+      const rows = await query.orderBy('id', 'desc').limit(clampLimit(filter.limit)).execute();
+      return rows.map((row) => ({
+        id: row.id,
+        at: Number(row.at),
+        type: row.type as AuditEventType,
+        outcome: row.outcome === 'success' ? 'success' : 'failure',
+        userId: row.user_id,
+        ip: row.ip,
+        userAgent: row.user_agent,
+        detail: parseDetail(row.detail),
+      }));
+    },
+  };
+}
+
+function clampLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return DEFAULT_QUERY_LIMIT;
+  return Math.min(MAX_QUERY_LIMIT, Math.max(1, Math.floor(limit)));
+}
+
+function parseDetail(text: string): Record<string, DetailValue> {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, DetailValue>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * `newId` sorts by millisecond, then by chance. Events of one process in the same millisecond
+ * (a lockout and the failed sign-in that caused it) must keep their order, and a clock stepping
+ * back must not reorder the trail: a new id never sorts before the previous one.
+ */
+function monotonicIds(): (at: number) => string {
+  let last = '';
+  return (at: number): string => {
+    let id = newId(at);
+    if (id <= last) id = (BigInt(`0x${last}`) + 1n).toString(16).padStart(last.length, '0');
+    last = id;
+    return id;
+  };
+}

@@ -1,0 +1,49 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { apiError } from '../../errors/catalog.ts';
+import { clearedHostCookie, hostCookie, readCookie } from '../../http/cookies.ts';
+import type { SessionService } from './service.ts';
+import type { SessionRecord } from './store.ts';
+
+/**
+ * The session cookie at the HTTP edge. The session token travels only in the `__Host-` cookie
+ * (SEC-SESS-05): never a query parameter, form field or other header.
+ */
+export interface SessionAuth {
+  /** The request's live session, validated once per request. */
+  current(request: FastifyRequest): Promise<SessionRecord | undefined>;
+  /** Like `current`, or 401 `unauthenticated`. */
+  require(request: FastifyRequest): Promise<SessionRecord>;
+  setCookie(reply: FastifyReply, token: string): void;
+  clearCookie(reply: FastifyReply): void;
+  /** Drops the memoised session so the next `current` validates again (after a change). */
+  forget(request: FastifyRequest): void;
+}
+
+export function createSessionAuth(options: { sessions: SessionService; cookieName: string }): SessionAuth {
+  const memo = new WeakMap<FastifyRequest, Promise<SessionRecord | undefined>>();
+  const current = (request: FastifyRequest): Promise<SessionRecord | undefined> => {
+    let pending = memo.get(request);
+    if (!pending) {
+      pending = options.sessions.validate(readCookie(request.headers.cookie, options.cookieName));
+      memo.set(request, pending);
+    }
+    return pending;
+  };
+  return {
+    current,
+    require: async (request) => {
+      const record = await current(request);
+      if (!record) throw apiError('unauthenticated', 'Sign in first.');
+      return record;
+    },
+    setCookie: (reply, token) => {
+      reply.header('set-cookie', hostCookie(options.cookieName, token));
+    },
+    clearCookie: (reply) => {
+      reply.header('set-cookie', clearedHostCookie(options.cookieName));
+    },
+    forget: (request) => {
+      memo.delete(request);
+    },
+  };
+}

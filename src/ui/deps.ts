@@ -1,0 +1,18 @@
+import type { Config } from '../config/schema.ts';
+import type { Csrf } from '../http/csrf.ts';
+import type { SessionAuth } from '../features/sessions/http.ts';
+import type { SessionService } from '../features/sessions/service.ts';
+import type { AccountsService } from '../features/accounts/service.ts';
+import type { PasswordLogin } from '../features/password-login/service.ts';
+import type { AuditLog } from '../features/audit/audit-log.ts';
+
+/** What the HTML pages need, passed explicitly from createApp (style rule 10). */
+export interface PagesDeps {
+  config: Pick<Config, 'passwordMinLength'>;
+  csrf: Csrf;
+  auth: SessionAuth;
+  sessions: SessionService;
+  accounts: AccountsService;
+  login: PasswordLogin;
+  audit: AuditLog;
+}

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply } from 'fastify';
+import { html, toHtmlString, unsafeRaw, type SafeHtml } from './html.ts';
+
+/**
+ * The one page layout. Pages carry no script at all; the only inline element, the stylesheet, is
+ * allowed by a nonce that is new on every response (SEC-ASVS-10). The global headers
+ * (X-Frame-Options DENY, nosniff, Referrer-Policy no-referrer, no-store) stay as set in
+ * src/http/security-headers.ts; only the CSP is replaced.
+ */
+
+export function pageCsp(nonce: string): string {
+  return [
+    "default-src 'none'",
+    `style-src 'nonce-${nonce}'`,
+    "img-src 'self' data:",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ');
+}
+
+// Constant, written here: the only use of unsafeRaw in the UI.
+const STYLES = unsafeRaw(`
+:root { color-scheme: light; --ink: #1a1a1a; --muted: #4a4a4a; --line: #c8c8c8; --accent: #0b57d0; --danger: #a50e0e; --ok: #0d652d; }
+* { box-sizing: border-box; }
+[hidden] { display: none !important; }
+body { margin: 0; font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #fff; }
+main { max-width: 36rem; margin: 0 auto; padding: 2rem 1rem 4rem; }
+h1 { font-size: 1.6rem; margin: 0 0 1rem; }
+h2 { font-size: 1.2rem; margin: 2rem 0 .75rem; padding-top: 1rem; border-top: 1px solid var(--line); }
+p { margin: 0 0 1rem; }
+a { color: var(--accent); }
+label { display: block; font-weight: 600; margin: 1rem 0 .25rem; }
+input[type=email], input[type=password], input[type=text] { display: block; width: 100%; padding: .55rem .6rem; font: inherit; color: inherit; border: 1px solid #767676; border-radius: 4px; background: #fff; }
+button { font: inherit; padding: .5rem 1rem; margin-top: 1rem; border: 1px solid var(--accent); border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
+button.secondary { background: #fff; color: var(--accent); }
+button.danger { background: #fff; color: var(--danger); border-color: var(--danger); }
+a:focus-visible, input:focus-visible, button:focus-visible { outline: 3px solid #e8710a; outline-offset: 2px; }
+.hint { color: var(--muted); font-size: .9rem; margin: .25rem 0 0; }
+.alert { border: 2px solid var(--danger); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 1rem; color: var(--danger); background: #fdecea; }
+.notice { border: 2px solid var(--ok); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 1rem; color: var(--ok); background: #e6f4ea; }
+.links { margin-top: 1.5rem; }
+.sessions { list-style: none; padding: 0; margin: 0; }
+.sessions li { border: 1px solid var(--line); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 .75rem; }
+.sessions form { display: inline; }
+.tag { display: inline-block; font-size: .8rem; font-weight: 600; padding: 0 .4rem; border-radius: 4px; background: var(--ok); color: #fff; }
+.ua { color: var(--muted); font-size: .85rem; word-break: break-all; }
+`);
+
+export interface PageOptions {
+  title: string;
+  body: SafeHtml;
+  /** HTTP status, default 200. */
+  status?: number;
+  /** Extra headers kept from an error (Retry-After …). */
+  headers?: Readonly<Record<string, string>>;
+}
+
+/** Renders `body` in the layout and sends it with a fresh nonce-based CSP. */
+export function sendPage(reply: FastifyReply, options: PageOptions): FastifyReply {
+  const nonce = randomBytes(16).toString('base64');
+  const document = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>${options.title} · Gatehouse</title>
+<style nonce="${nonce}">${STYLES}</style>
+</head>
+<body>
+<main>
+${options.body}
+</main>
+</body>
+</html>
+`;
+  return reply
+    .code(options.status ?? 200)
+    .headers(options.headers ?? {})
+    .header('content-security-policy', pageCsp(nonce))
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(toHtmlString(document));
+}

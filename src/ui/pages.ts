@@ -1,0 +1,39 @@
+import type { FastifyInstance } from 'fastify';
+import type { PagesDeps } from './deps.ts';
+import { registerLoginPage } from './pages/login.ts';
+import { registerSignUpPage } from './pages/signup.ts';
+import { registerForgotPasswordPage } from './pages/forgot-password.ts';
+import { registerResetPasswordPage } from './pages/reset-password.ts';
+import { registerVerifyEmailPage } from './pages/verify-email.ts';
+import { registerAccountPage } from './pages/account.ts';
+import { registerAccountActions } from './pages/account-actions.ts';
+import { registerLogout } from './pages/logout.ts';
+
+export type { PagesDeps } from './deps.ts';
+
+/**
+ * The server-rendered pages: sign-in, sign-up, password reset, email verification, the account
+ * page and sign-out. They work with JavaScript off and carry no script (SEC-ASVS-10); every POST
+ * checks Origin and a synchronizer token first (SEC-ASVS-07, src/ui/forms.ts `checkedForm`).
+ *
+ * | page                                   | GET                         | POST                                   |
+ * | -------------------------------------- | --------------------------- | -------------------------------------- |
+ * | /login                                 | form (return_to kept)       | sign in → new session, new CSRF cookie |
+ * | /signup                                | form                        | create account, send verification      |
+ * | /forgot-password                       | form                        | send reset link (same answer always)   |
+ * | /reset-password?token=                 | form (token not consumed)   | set the new password                   |
+ * | /verify-email?token=                   | confirm button (not used up)| consume the token                      |
+ * | /account                               | profile, email, sessions …  | —                                      |
+ * | /account/profile, /account/password, /account/sessions/:id/revoke,            |
+ * | /account/sessions/revoke-others, /account/verify-email/resend, /logout         |
+ */
+export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
+  registerLoginPage(app, deps);
+  registerSignUpPage(app, deps);
+  registerForgotPasswordPage(app, deps);
+  registerResetPasswordPage(app, deps);
+  registerVerifyEmailPage(app, deps);
+  registerAccountPage(app, deps);
+  registerAccountActions(app, deps);
+  registerLogout(app, deps);
+}

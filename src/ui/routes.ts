@@ -1,0 +1,50 @@
+import type { FastifyRequest } from 'fastify';
+import { ApiError } from '../errors/catalog.ts';
+import type { Csrf } from '../http/csrf.ts';
+import { pageErrorHandler } from './error-page.ts';
+import { checkFormOrigin } from './forms.ts';
+
+/** Options of every page GET: HTML errors, hidden from the JSON API's OpenAPI document. */
+export const PAGE_GET = { errorHandler: pageErrorHandler, schema: { hide: true } } as const;
+
+/**
+ * Options of every page POST. The Origin / Sec-Fetch-Site check runs first, before the body is
+ * even parsed, so a cross-site submission is refused with 403 whatever it sends (SEC-ASVS-07);
+ * the handler then runs `checkedForm` for the token.
+ */
+export function pagePost(csrf: Csrf): PagePostOptions {
+  return {
+    errorHandler: pageErrorHandler,
+    schema: { hide: true },
+    onRequest: async (request) => checkFormOrigin(request, csrf),
+  };
+}
+
+export interface PagePostOptions {
+  errorHandler: typeof pageErrorHandler;
+  schema: { hide: true };
+  onRequest: (request: FastifyRequest) => Promise<void>;
+}
+
+/** A single string query parameter, or undefined (missing, repeated, or empty). */
+export function queryParam(request: FastifyRequest, name: string): string | undefined {
+  const query = request.query as Record<string, unknown> | undefined;
+  const value = query?.[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: ApiError };
+
+/**
+ * Runs a service call, turning its ApiError into a value the page renders in place (the form
+ * again, with the message and status). Anything else propagates to `pageErrorHandler`: a bare
+ * 500 page, never internal detail.
+ */
+export async function attempt<T>(work: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await work() };
+  } catch (error) {
+    if (error instanceof ApiError) return { ok: false, error };
+    throw error;
+  }
+}
