@@ -257,6 +257,67 @@ export const configSchema = {
     default: 900,
     parse: p.integer(1, 86400),
   }),
+  signingAlgorithm: key({
+    env: 'GATEHOUSE_SIGNING_ALGORITHM',
+    doc: 'Algorithm of new signing keys: ES256 (P-256), EdDSA (Ed25519) or RS256 (RSA 2048).',
+    default: 'ES256' as 'ES256' | 'EdDSA' | 'RS256',
+    parse: p.oneOf(['ES256', 'EdDSA', 'RS256']),
+  }),
+  keyRotationDays: key({
+    env: 'GATEHOUSE_KEY_ROTATION_DAYS',
+    doc: 'A signing key signs for this many days, then its successor (published a JWKS cache lifetime earlier) takes over.',
+    default: 30,
+    parse: p.integer(1, 3650),
+  }),
+  jwksCacheSeconds: key({
+    env: 'GATEHOUSE_JWKS_CACHE_SECONDS',
+    doc: 'Cache-Control max-age of /.well-known/jwks.json; a new key is published at least this long before it signs.',
+    default: 300,
+    parse: p.integer(0, 86400),
+  }),
+  accessTokenTtlSeconds: key({
+    env: 'GATEHOUSE_ACCESS_TOKEN_TTL_SECONDS',
+    doc: 'Default access token lifetime (clients may set their own, up to accessTokenMaxTtlSeconds).',
+    default: 600,
+    parse: p.integer(30, 86400),
+  }),
+  accessTokenMaxTtlSeconds: key({
+    env: 'GATEHOUSE_ACCESS_TOKEN_MAX_TTL_SECONDS',
+    doc: 'Longest access token lifetime any client may have; retired signing keys stay published this long.',
+    default: 86400,
+    parse: p.integer(60, 7 * 86400),
+  }),
+  refreshTokenIdleTtlSeconds: key({
+    env: 'GATEHOUSE_REFRESH_TOKEN_IDLE_TTL_SECONDS',
+    doc: 'A refresh token unused for this long expires (clients may set their own).',
+    default: 2592000,
+    parse: p.integer(60, 365 * 86400),
+  }),
+  refreshTokenAbsoluteTtlSeconds: key({
+    env: 'GATEHOUSE_REFRESH_TOKEN_ABSOLUTE_TTL_SECONDS',
+    doc: 'A grant’s refresh tokens stop working this long after the grant was made, however often rotated.',
+    default: 7776000,
+    parse: p.integer(60, 3650 * 86400),
+  }),
+  refreshReuseWindowSeconds: key({
+    env: 'GATEHOUSE_REFRESH_REUSE_WINDOW_SECONDS',
+    doc: 'A just-rotated refresh token presented again by the same client within this window gets the same successor (retries, races); later reuse revokes the grant.',
+    default: 10,
+    parse: p.integer(0, 60),
+  }),
+  clients: key({
+    env: 'GATEHOUSE_CLIENTS',
+    doc: 'Declarative OAuth clients (JSON array; normally in the config file), applied idempotently at start — see docs/clients.md.',
+    default: Object.freeze([]) as readonly Readonly<Record<string, unknown>>[],
+    defaultText: '[]',
+    parse: (raw) => {
+      const value = typeof raw === 'string' ? (() => { try { return JSON.parse(raw) as unknown; } catch { throw new ValueError('must be a JSON array of client objects'); } })() : raw;
+      if (!Array.isArray(value) || !value.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))) {
+        throw new ValueError('must be an array of client objects');
+      }
+      return Object.freeze(value.map((item) => Object.freeze({ ...(item as Record<string, unknown>) })));
+    },
+  }),
   shutdownTimeoutMs: key({
     env: 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS',
     doc: 'How long SIGTERM waits for in-flight requests before closing anyway.',

@@ -49,6 +49,21 @@ const steps: Record<string, Step> = {
       assert.ok(await db.selectFrom('audit_events').select('id').where('id', '=', 'a1').executeTakeFirst());
     },
   },
+  '0003-tokens': {
+    seed: async (db) => {
+      await db.insertInto('signing_keys').values({ kid: 'k1', alg: 'ES256', public_jwk: '{"kty":"EC"}', private_jwk_encrypted: 'v1.x.y.z', created_at: T0, activates_at: T0, retired_at: null, remove_after: null }).execute();
+      await db.insertInto('clients').values({ client_id: 'c1', name: 'App', type: 'confidential', token_endpoint_auth_method: 'client_secret_basic', secret_hash: 'h', previous_secret_hash: null, previous_secret_expires_at: null, jwks: null, grant_types: '["refresh_token"]', redirect_uris: '[]', post_logout_redirect_uris: '[]', scopes: '["openid"]', audiences: '[]', access_token_ttl_seconds: null, refresh_token_idle_ttl_seconds: null, refresh_token_absolute_ttl_seconds: null, first_party: 1, source: 'api', created_at: T0, updated_at: T0 }).execute();
+      await db.insertInto('grants').values({ id: 'g1', client_id: 'c1', user_id: 'u1', session_id: 's1', scope: 'openid', created_at: T0, expires_at: T0 + 1000, revoked_at: null }).execute();
+      await db.insertInto('refresh_tokens').values({ id: 'r1', token_hash: 'rh1', grant_id: 'g1', scope: 'openid', created_at: T0, idle_expires_at: T0 + 1000, rotated_at: null, successor_id: null, successor_token_encrypted: null }).execute();
+      await db.insertInto('revocations').values({ kind: 'jti', value: 'j1', revoked_at: T0, expires_at: T0 + 1000 }).execute();
+    },
+    check: async (db) => {
+      assert.equal((await db.selectFrom('signing_keys').select('alg').where('kid', '=', 'k1').executeTakeFirstOrThrow()).alg, 'ES256');
+      assert.equal((await db.selectFrom('clients').select('first_party').where('client_id', '=', 'c1').executeTakeFirstOrThrow()).first_party, 1);
+      assert.equal((await db.selectFrom('refresh_tokens').select('grant_id').where('id', '=', 'r1').executeTakeFirstOrThrow()).grant_id, 'g1');
+      assert.equal((await db.selectFrom('revocations').select('expires_at').where('value', '=', 'j1').executeTakeFirstOrThrow()).expires_at, T0 + 1000);
+    },
+  },
 };
 
 async function runMigrationSuite(open: () => Promise<{ database: Database; cleanup: () => Promise<void> }>): Promise<void> {

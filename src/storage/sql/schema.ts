@@ -49,9 +49,80 @@ export interface AuditEventsTable {
   detail: string;
 }
 
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk_encrypted: string;
+  created_at: number;
+  /** Published from creation; signs only from this time (JWKS caches must have seen it). */
+  activates_at: number;
+  retired_at: number | null;
+  /** Unpublished after this time (every token it signed has expired). */
+  remove_after: number | null;
+}
+
+export interface ClientsTable {
+  client_id: string;
+  name: string;
+  type: string;
+  token_endpoint_auth_method: string;
+  secret_hash: string | null;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | null;
+  jwks: string | null;
+  grant_types: string;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  scopes: string;
+  audiences: string;
+  access_token_ttl_seconds: number | null;
+  refresh_token_idle_ttl_seconds: number | null;
+  refresh_token_absolute_ttl_seconds: number | null;
+  first_party: number;
+  source: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GrantsTable {
+  id: string;
+  client_id: string;
+  user_id: string | null;
+  session_id: string | null;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  token_hash: string;
+  grant_id: string;
+  scope: string;
+  created_at: number;
+  idle_expires_at: number;
+  rotated_at: number | null;
+  successor_id: string | null;
+  successor_token_encrypted: string | null;
+}
+
+export interface RevocationsTable {
+  kind: string;
+  value: string;
+  revoked_at: number;
+  expires_at: number;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   sessions: SessionsTable;
   one_time_tokens: OneTimeTokensTable;
   audit_events: AuditEventsTable;
+  signing_keys: SigningKeysTable;
+  clients: ClientsTable;
+  grants: GrantsTable;
+  refresh_tokens: RefreshTokensTable;
+  revocations: RevocationsTable;
 }

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as accounts from './0001-accounts.ts';
 import * as sessionsAudit from './0002-sessions-audit.ts';
+import * as tokens from './0003-tokens.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit a released one —
@@ -9,6 +10,7 @@ import * as sessionsAudit from './0002-sessions-audit.ts';
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-accounts': accounts,
   '0002-sessions-audit': sessionsAudit,
+  '0003-tokens': tokens,
 });
 
 export const migrationProvider: MigrationProvider = {
