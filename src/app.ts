@@ -28,6 +28,24 @@ import { createLockout } from './features/rate-limit/lockout.ts';
 import { createDevOutbox, createSmtpMailer, isDevOutbox, type Mailer } from './features/email/mailer.ts';
 import { registerDevOutboxRoute } from './features/email/dev-outbox-route.ts';
 import { registerPages } from './ui/pages.ts';
+import { createKeyService } from './keys/service.ts';
+import { createJWTSigner, createJWTVerifier } from './keys/jwt.ts';
+import { registerJWKSRoute } from './keys/routes.ts';
+import { createClientStore } from './features/clients/store.ts';
+import { createClientRegistry } from './features/clients/registry.ts';
+import { createClientAuthenticator } from './features/clients/authenticate.ts';
+import { applyConfiguredClients } from './features/clients/config.ts';
+import { registerAdminClientRoutes } from './features/admin/clients-routes.ts';
+import { createSqlTokenStore } from './features/tokens/store.ts';
+import { createRevocationService } from './features/tokens/revocation.ts';
+import { createAccessTokenIssuer } from './features/tokens/access-token.ts';
+import { createRefreshTokenService } from './features/tokens/refresh.ts';
+import { createAccessTokenVerifier } from './features/tokens/verify.ts';
+import { createFirstPartyTokens } from './features/tokens/first-party.ts';
+import { registerRevocationStream } from './features/tokens/stream-route.ts';
+import { registerTokenEndpoint } from './features/oauth/token/route.ts';
+import { registerRevocationEndpoint } from './features/oauth/revoke/route.ts';
+import { registerIntrospectionEndpoint } from './features/oauth/introspect/route.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 /** Everything the app needs from outside; `createApp` itself does no I/O beyond subscribing to revocations. */
@@ -69,14 +87,34 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const csrf = createCsrf({ key: masterKey.derive('csrf'), publicUrl: config.publicUrl, firstPartyOrigins: config.firstPartyOrigins });
   registerApiGuard(app, csrf);
 
-  const sessions = createSessionService({ store: createSqlSessionStore(database.db), ephemeral, config, now });
+  const audit = createAuditLog(database.db, { now });
+  const onBackgroundError = (error: unknown, what: string) => app.log.warn({ what, reason: error instanceof Error ? error.message : 'error' }, 'background task failed');
+  const issuer = config.publicUrl;
+
+  // Signing keys: loaded (or created) before the first request; rotation follows on every instance.
+  const keys = createKeyService({
+    db: database.db,
+    ephemeral,
+    sealKey: masterKey.derive('signing-keys'),
+    config,
+    now,
+    onError: onBackgroundError,
+    onRotated: (key) => audit.record({ type: 'signing-key-rotated', outcome: 'success', detail: { kid: key.kid, alg: key.alg, activates_at: key.activatesAt } }),
+  });
+  await keys.start();
+  app.addHook('onClose', () => keys.stop());
+
+  const tokenStore = createSqlTokenStore(database.db);
+  const revocations = createRevocationService({ store: tokenStore, ephemeral, audit, accessTokenMaxTtlSeconds: config.accessTokenMaxTtlSeconds, now });
+
+  // Ending a session (sign-out, revoke, password change) revokes the tokens issued with it.
+  const sessions = createSessionService({ store: createSqlSessionStore(database.db), ephemeral, config, now, onEnded: (ids, userId) => revocations.sessionsEnded(ids, userId) });
   await sessions.start();
   app.addHook('onClose', () => sessions.stop());
   const auth = createSessionAuth({ sessions, cookieName: config.sessionCookieName });
 
   const mailer = deps.mailer ?? (config.smtpUrl ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom, logger: app.log }) : createDevOutbox({ logger: app.log }));
   app.addHook('onClose', () => mailer.close());
-  const audit = createAuditLog(database.db, { now });
   const context = {
     config,
     users: createSqlUserStore(database.db),
@@ -93,13 +131,32 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       windowMs: 15 * 60_000,
     }, now),
     now,
-    onBackgroundError: (error: unknown, what: string) => app.log.warn({ what, reason: error instanceof Error ? error.message : 'error' }, 'background task failed'),
+    onCredentialsChanged: (userId: string) => revocations.revokeAllOfUser(userId, 'credentials changed'),
+    onBackgroundError,
   };
   const accounts = createAccountsService(context);
   const login = createPasswordLogin(context);
 
+  // OAuth clients: the registry (admin API, CLI and config file agree) and back-channel authentication.
+  const clientStore = createClientStore(database.db);
+  const clients = createClientRegistry({ store: clientStore, db: database.db, audit, now, beforeDelete: (clientId) => revocations.revokeClient(clientId) });
+  await applyConfiguredClients(clients, config.clients);
+  const authenticator = createClientAuthenticator({ store: clientStore, ephemeral, issuer, now });
+
+  // Tokens: RFC 9068 access tokens, rotating refresh tokens, revocation that reaches verifiers.
+  const accessTokens = createAccessTokenIssuer({ signer: createJWTSigner(keys), issuer, defaultTtlSeconds: config.accessTokenTtlSeconds, maxTtlSeconds: config.accessTokenMaxTtlSeconds, now });
+  const refreshTokens = createRefreshTokenService({ db: database.db, sealKey: masterKey.derive('refresh-token-successors'), config, revocations, audit, now, sessionLive: (id) => sessions.touchIfLive(id) });
+  const verifier = createAccessTokenVerifier({ jwt: createJWTVerifier(keys, { issuer, now }), revocations, maxLifetimeSeconds: config.accessTokenMaxTtlSeconds });
+  const firstPartyTokens = createFirstPartyTokens({ clients: clientStore, accessTokens, refreshTokens, issuer });
+
   registerSessionRoutes(app, { sessions, auth, audit });
-  registerAccountRoutes(app, { accounts, login, auth });
+  registerAccountRoutes(app, { accounts, login, auth, firstPartyTokens });
+  registerJWKSRoute(app, { keys, cacheSeconds: config.jwksCacheSeconds });
+  registerTokenEndpoint(app, { issuer, accessTokens, refreshTokens, users: context.users, authenticator });
+  registerRevocationEndpoint(app, { issuer, authenticator, refreshTokens, revocations, verifier });
+  registerIntrospectionEndpoint(app, { issuer, authenticator, refreshTokens, verifier, limiter: context.limiter, inactiveLimit: config.introspectionInactiveLimit });
+  registerRevocationStream(app, { issuer, authenticator, revocations, store: tokenStore, now });
+  registerAdminClientRoutes(app, { registry: clients, auth, users: context.users });
   registerPages(app, { config, csrf, auth, sessions, accounts, login, audit });
   // The outbox page shows live links: development mode only, never in production.
   if (config.env === 'development' && isDevOutbox(mailer)) registerDevOutboxRoute(app, mailer);

@@ -3,6 +3,8 @@ import { runStart } from './start.ts';
 import { runMigrate } from './migrate.ts';
 import { runDoctor } from './doctor.ts';
 import { runUsers } from './users.ts';
+import { runKeys } from './keys.ts';
+import { runClients } from './clients.ts';
 import { CliError, type Command } from './command.ts';
 
 /**
@@ -14,6 +16,8 @@ const commands: Record<string, Command> = {
   migrate: runMigrate,
   doctor: runDoctor,
   users: runUsers,
+  keys: runKeys,
+  clients: runClients,
 };
 
 const USAGE = `Usage: gatehouse <command> [options]
@@ -23,6 +27,8 @@ Commands:
   migrate    apply pending database migrations
   doctor     print the effective configuration (secrets redacted) and check every dependency
   users      create a user (users create --email … [--admin]) or import hashed users (users import FILE)
+  keys       list, rotate or retire signing keys (keys list|rotate|retire)
+  clients    manage OAuth clients (clients create|list|show|rotate-secret|delete)
 
 Global options:
   --config FILE   JSON config file (or GATEHOUSE_CONFIG)

@@ -239,6 +239,12 @@ export const configSchema = {
     default: 20,
     parse: p.integer(1, 100000),
   }),
+  introspectionInactiveLimit: key({
+    env: 'GATEHOUSE_INTROSPECTION_INACTIVE_LIMIT',
+    doc: 'Inactive answers (unknown, expired, revoked tokens) one client may get from /oauth/introspect per 5 minutes before 429: stops token scanning.',
+    default: 300,
+    parse: p.integer(1, 1000000),
+  }),
   lockoutThreshold: key({
     env: 'GATEHOUSE_LOCKOUT_THRESHOLD',
     doc: 'Failed sign-ins for one account before it gets a temporary, doubling delay.',

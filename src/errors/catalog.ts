@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   unsupported_response_type: 400,
   unsupported_token_type: 400,
   invalid_scope: 400,
+  invalid_target: 400,
   invalid_token: 401,
   insufficient_scope: 403,
   access_denied: 403,

@@ -35,6 +35,8 @@ export interface AccountsContext {
   limiter: RateLimiter;
   lockout: Lockout;
   now: () => number;
+  /** A password was changed or reset: every token grant of the user is revoked (SEC-SESS-10). */
+  onCredentialsChanged?: (userId: string) => Promise<void>;
   /** Reports failures of fire-and-forget work (mail delivery) without secrets. */
   onBackgroundError: (error: unknown, what: string) => void;
 }

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { apiError } from '../../errors/catalog.ts';
 import { authTag, emailField, emptyBody, errorResponse, passwordField, sessionSchema, tokenField, userSchema } from '../../http/schemas.ts';
 import type { SessionAuth } from '../sessions/http.ts';
 import { publicSession, publicUser } from '../sessions/service.ts';
 import type { PasswordLogin } from '../password-login/service.ts';
 import type { ClientInfo } from './context.ts';
 import type { AccountsService } from './service.ts';
+import type { FirstPartyTokens } from '../tokens/first-party.ts';
 
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const agent = request.headers['user-agent'];
@@ -21,7 +23,7 @@ const SIGN_UP_MESSAGE = 'Check your inbox: we sent a link to confirm the address
 const FORGOT_MESSAGE = 'If an account exists for that address, we sent a link to reset the password.';
 
 /** The JSON API for first-party apps under `/api/auth/` (accounts and password sign-in). */
-export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: AccountsService; login: PasswordLogin; auth: SessionAuth }): void {
+export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: AccountsService; login: PasswordLogin; auth: SessionAuth; firstPartyTokens?: FirstPartyTokens }): void {
   const { accounts, login, auth } = deps;
 
   app.post<{ Body: { email: string; password: string; name?: string } }>('/api/auth/sign-up', {
@@ -36,14 +38,37 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
     return reply.code(202).send({ status: 'pending_verification', message: SIGN_UP_MESSAGE });
   });
 
-  app.post<{ Body: { email: string; password: string } }>('/api/auth/sign-in', {
+  app.post<{ Body: { email: string; password: string; client_id?: string } }>('/api/auth/sign-in', {
     schema: {
       tags: authTag,
-      summary: 'Sign in with email and password: a new session and its cookie.',
-      body: { type: 'object', additionalProperties: false, required: ['email', 'password'], properties: { email: emailField, password: passwordField } },
-      response: { 200: { type: 'object', properties: { user: userSchema, session: sessionSchema }, required: ['user', 'session'] }, 401: errorResponse, 429: errorResponse },
+      summary: 'Sign in with email and password: a new session and its cookie — or, with the client_id of a first-party native app, access and refresh tokens bound to a new session.',
+      body: { type: 'object', additionalProperties: false, required: ['email', 'password'], properties: { email: emailField, password: passwordField, client_id: { type: 'string', minLength: 1, maxLength: 128 } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            user: userSchema,
+            session: sessionSchema,
+            access_token: { type: 'string' },
+            refresh_token: { type: 'string' },
+            token_type: { type: 'string' },
+            expires_in: { type: 'integer' },
+            scope: { type: 'string' },
+          },
+        },
+        401: errorResponse,
+        429: errorResponse,
+      },
     },
   }, async (request, reply) => {
+    if (request.body.client_id !== undefined) {
+      if (!deps.firstPartyTokens) throw apiError('unauthorized_client', 'Token sign-in is not available.');
+      const client = await deps.firstPartyTokens.client(request.body.client_id);
+      // The device session lives as long as the grant; each refresh marks it seen.
+      const result = await login.signIn(request.body, clientInfo(request), { sessionLifetimeMs: deps.firstPartyTokens.sessionLifetimeMs(client) });
+      reply.header('cache-control', 'no-store');
+      return deps.firstPartyTokens.issue(client, result);
+    }
     const result = await login.signIn(request.body, clientInfo(request));
     // A new session id at every sign-in; whatever cookie came in is replaced (SEC-SESS-01).
     auth.setCookie(reply, result.token);

@@ -126,6 +126,7 @@ export function createAccountsService(context: AccountsContext) {
       // A reset proves possession of the mailbox; it also confirms the address.
       await users.markEmailVerified(userId, now());
       await sessions.revokeAllForUser(userId);
+      await context.onCredentialsChanged?.(userId);
       await context.lockout.clear(user.email);
       await audit.record({ type: 'password-reset', outcome: 'success', userId, ip: client.ip, userAgent: client.userAgent });
       sendInBackground(passwordChangedMail({ to: user.email }), 'password changed mail');
@@ -146,6 +147,7 @@ export function createAccountsService(context: AccountsContext) {
       await users.setPasswordHash(user.id, await hasher.hash(input.newPassword), now());
       await sessions.revokeAllForUser(user.id, record.session.id);
       const renewed = await sessions.rotate(record, { ip: client.ip, userAgent: client.userAgent });
+      await context.onCredentialsChanged?.(user.id);
       await oneTimeTokens.invalidate(user.id, 'reset-password', now());
       await audit.record({ type: 'password-change', outcome: 'success', userId: user.id, ip: client.ip, userAgent: client.userAgent });
       sendInBackground(passwordChangedMail({ to: user.email }), 'password changed mail');

@@ -32,7 +32,7 @@ export function createPasswordLogin(context: AccountsContext) {
   const ipRule = { name: 'sign-in:ip', limit: config.signInLimitPerIp, windowMs: FIFTEEN_MINUTES };
 
   return {
-    async signIn(input: { email: string; password: string }, client: ClientInfo): Promise<SignInResult> {
+    async signIn(input: { email: string; password: string }, client: ClientInfo, options: { sessionLifetimeMs?: number } = {}): Promise<SignInResult> {
       const ipDecision = await limiter.hit(ipRule, clientKey(client.ip));
       if (!ipDecision.allowed) throw tooManyRequests(ipDecision);
 
@@ -68,7 +68,7 @@ export function createPasswordLogin(context: AccountsContext) {
       if (config.requireVerifiedEmail && user.emailVerifiedAt === null) {
         throw apiError('email_not_verified', 'Verify your email address first: follow the link we sent you.');
       }
-      const { token, session } = await sessions.create(user.id, { ip: client.ip, userAgent: client.userAgent, authMethods: ['pwd'] });
+      const { token, session } = await sessions.create(user.id, { ip: client.ip, userAgent: client.userAgent, authMethods: ['pwd'], ...(options.sessionLifetimeMs !== undefined ? { lifetimeMs: options.sessionLifetimeMs } : {}) });
       await audit.record({ type: 'sign-in', outcome: 'success', userId: user.id, ip: client.ip, userAgent: client.userAgent, detail: { method: 'password', session_id: session.id } });
       return {
         token,

@@ -14,6 +14,8 @@ export interface SessionMeta {
   authMethods: string[];
   /** When the user authenticated (kept across rotation; `auth_time` in ID tokens). */
   authTime?: number;
+  /** Lifetime instead of the absolute timeout: device sessions of first-party native apps live as long as their grant. */
+  lifetimeMs?: number;
 }
 
 export interface SessionService {
@@ -30,6 +32,8 @@ export interface SessionService {
   /** Drops cached copies of the user's sessions everywhere (roles changed, disabled …). */
   userChanged(userId: string): Promise<void>;
   list(userId: string): Promise<Session[]>;
+  /** Whether the session still exists and has not reached its end; marks it seen (token refreshes keep device sessions current). */
+  touchIfLive(sessionId: string): Promise<boolean>;
   /** Starts listening for revocations from other instances. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -57,6 +61,8 @@ export function createSessionService(deps: {
   ephemeral: EphemeralStore;
   config: SessionConfig;
   now?: () => number;
+  /** Told about every session that ends server-side (tokens bound to it are revoked there). */
+  onEnded?: (sessionIds: string[], userId: string) => Promise<void>;
 }): SessionService {
   const { store, ephemeral, config } = deps;
   const now = deps.now ?? Date.now;
@@ -100,7 +106,7 @@ export function createSessionService(deps: {
       userId,
       createdAt: at,
       lastSeenAt: at,
-      expiresAt: at + absoluteMs,
+      expiresAt: at + (meta.lifetimeMs ?? absoluteMs),
       ip: meta.ip,
       userAgent: meta.userAgent === null ? null : meta.userAgent.slice(0, 512),
       authMethods: meta.authMethods,
@@ -149,6 +155,7 @@ export function createSessionService(deps: {
       });
       const oldHash = await store.delete(current.session.id, current.user.id);
       if (oldHash) await broadcast({ kind: 'token', tokenHashes: [oldHash] });
+      await deps.onEnded?.([current.session.id], current.user.id);
       return next;
     },
 
@@ -156,18 +163,23 @@ export function createSessionService(deps: {
       const hash = await store.delete(sessionId, userId);
       if (!hash) return false;
       await broadcast({ kind: 'token', tokenHashes: [hash] });
+      await deps.onEnded?.([sessionId], userId);
       return true;
     },
 
     revokeAllForUser: async (userId, keepSessionId) => {
-      const hashes = await store.deleteForUser(userId, keepSessionId);
-      if (hashes.length > 0) await broadcast({ kind: 'token', tokenHashes: hashes });
-      return hashes.length;
+      const ended = await store.deleteForUser(userId, keepSessionId);
+      if (ended.length > 0) {
+        await broadcast({ kind: 'token', tokenHashes: ended.map((session) => session.tokenHash) });
+        await deps.onEnded?.(ended.map((session) => session.id), userId);
+      }
+      return ended.length;
     },
 
     userChanged: (userId) => broadcast({ kind: 'user', userId }),
 
     list: (userId) => store.listForUser(userId, now()),
+    touchIfLive: (sessionId) => store.touchIfLive(sessionId, now()),
 
     start: async () => {
       unsubscribe = await ephemeral.subscribe(CHANNEL, (text) => {
@@ -188,7 +200,7 @@ export function createSessionService(deps: {
 
   async function dropToken(tokenHash: string, record: SessionRecord): Promise<void> {
     cache.delete(tokenHash);
-    await store.delete(record.session.id, record.user.id);
+    if (await store.delete(record.session.id, record.user.id)) await deps.onEnded?.([record.session.id], record.user.id);
   }
 }
 

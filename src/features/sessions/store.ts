@@ -35,10 +35,12 @@ export interface SessionStore {
   insert(session: Session, tokenHash: string): Promise<void>;
   findByTokenHash(tokenHash: string): Promise<SessionRecord | undefined>;
   touch(sessionId: string, lastSeenAt: number): Promise<void>;
+  /** Marks a session seen at `now` if it exists and has not reached its absolute end; false otherwise. */
+  touchIfLive(sessionId: string, now: number): Promise<boolean>;
   /** Deletes one session of `userId`; returns its token hash, or undefined when there was none. */
   delete(sessionId: string, userId: string): Promise<string | undefined>;
-  /** Deletes every session of the user except `keepSessionId`; returns the deleted token hashes. */
-  deleteForUser(userId: string, keepSessionId?: string): Promise<string[]>;
+  /** Deletes every session of the user except `keepSessionId`; returns what was deleted. */
+  deleteForUser(userId: string, keepSessionId?: string): Promise<{ id: string; tokenHash: string }[]>;
   listForUser(userId: string, now: number): Promise<Session[]>;
   deleteExpired(now: number, idleTimeoutMs: number): Promise<number>;
 }
@@ -109,6 +111,10 @@ export function createSqlSessionStore(db: Kysely<DatabaseSchema>): SessionStore 
       };
     },
 
+    touchIfLive: async (sessionId, now) => {
+      const result = await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', sessionId).where('expires_at', '>', now).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
     touch: async (sessionId, lastSeenAt) => {
       // Monotonic: a slower instance never moves last-seen backwards.
       await db.updateTable('sessions').set({ last_seen_at: lastSeenAt }).where('id', '=', sessionId).where('last_seen_at', '<', lastSeenAt).execute();
@@ -122,8 +128,8 @@ export function createSqlSessionStore(db: Kysely<DatabaseSchema>): SessionStore 
     deleteForUser: async (userId, keepSessionId) => {
       let query = db.deleteFrom('sessions').where('user_id', '=', userId);
       if (keepSessionId !== undefined) query = query.where('id', '!=', keepSessionId);
-      const rows = await query.returning('token_hash').execute();
-      return rows.map((row) => row.token_hash);
+      const rows = await query.returning(['id', 'token_hash']).execute();
+      return rows.map((row) => ({ id: row.id, tokenHash: row.token_hash }));
     },
 
     listForUser: async (userId, now) => {

@@ -1,0 +1,145 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { apiError } from '../../errors/catalog.ts';
+import { errorResponse } from '../../http/schemas.ts';
+import type { UserStore } from '../accounts/store.ts';
+import { clientView, type ClientMetadata } from '../clients/model.ts';
+import type { ClientActor, ClientRegistry } from '../clients/registry.ts';
+import type { SessionAuth } from '../sessions/http.ts';
+
+/**
+ * The admin API for OAuth clients under `/api/admin/clients`. Only a signed-in user whose
+ * current role set holds `admin` (read from the database on every request, not from the
+ * session cache) may call it (SEC-ASVS-01): 401 without a session, 403 otherwise — checked
+ * before the body is even parsed. `client_secret` appears only in the create and rotate answers.
+ */
+export function registerAdminClientRoutes(app: FastifyInstance, deps: { registry: ClientRegistry; auth: SessionAuth; users: UserStore }): void {
+  const { registry } = deps;
+  const actors = new WeakMap<FastifyRequest, ClientActor>();
+
+  /** onRequest: no-store on every answer, then the admin check. */
+  const adminOnly = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    reply.header('cache-control', 'no-store');
+    const record = await deps.auth.require(request);
+    const user = await deps.users.findById(record.session.userId);
+    if (!user || user.disabledAt !== null || !user.roles.includes('admin')) throw apiError('forbidden', 'This needs the admin role.');
+    const agent = request.headers['user-agent'];
+    actors.set(request, { userId: user.id, ip: request.ip, userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null });
+  };
+  const actor = (request: FastifyRequest): ClientActor => actors.get(request) ?? {};
+  const common = { tags, response: { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse } };
+
+  app.get('/api/admin/clients', {
+    onRequest: adminOnly,
+    schema: { ...common, summary: 'List OAuth clients (never their secrets).', response: { ...common.response, 200: { type: 'object', properties: { clients: { type: 'array', items: clientSchema } }, required: ['clients'] } } },
+  }, async () => ({ clients: (await registry.list()).map(clientView) }));
+
+  app.post<{ Body: ClientMetadata }>('/api/admin/clients', {
+    onRequest: adminOnly,
+    schema: {
+      ...common,
+      summary: 'Register an OAuth client. A generated client_secret (secret methods) is in this answer only.',
+      body: { type: 'object', additionalProperties: false, required: ['name', 'type'], properties: metadataProperties },
+      response: { ...common.response, 201: clientWithSecretSchema },
+    },
+  }, async (request, reply) => {
+    const { client, clientSecret } = await registry.create(request.body, { source: 'api', actor: actor(request) });
+    return reply.code(201).send({ ...clientView(client), ...(clientSecret === undefined ? {} : { client_secret: clientSecret }) });
+  });
+
+  app.get<{ Params: { clientId: string } }>('/api/admin/clients/:clientId', {
+    onRequest: adminOnly,
+    schema: { ...common, summary: 'One OAuth client.', params: clientIdParams, response: { ...common.response, 200: clientSchema } },
+  }, async (request) => {
+    const client = await registry.get(request.params.clientId);
+    if (!client) throw apiError('not_found', 'No such client.');
+    return clientView(client);
+  });
+
+  app.patch<{ Params: { clientId: string }; Body: ClientMetadata }>('/api/admin/clients/:clientId', {
+    onRequest: adminOnly,
+    schema: {
+      ...common,
+      summary: 'Change an OAuth client: the fields sent replace the current ones; the result is validated as a whole. Config-file clients are changed in the config file.',
+      params: clientIdParams,
+      body: { type: 'object', additionalProperties: false, properties: metadataProperties },
+      response: { ...common.response, 200: clientWithSecretSchema },
+    },
+  }, async (request) => {
+    const { client, clientSecret } = await registry.update(request.params.clientId, request.body, { actor: actor(request) });
+    return { ...clientView(client), ...(clientSecret === undefined ? {} : { client_secret: clientSecret }) };
+  });
+
+  app.delete<{ Params: { clientId: string } }>('/api/admin/clients/:clientId', {
+    onRequest: adminOnly,
+    schema: { ...common, summary: 'Delete an OAuth client with its grants and refresh tokens.', params: clientIdParams, response: { ...common.response, 204: { type: 'null' } } },
+  }, async (request, reply) => {
+    await registry.delete(request.params.clientId, { actor: actor(request) });
+    return reply.code(204).send();
+  });
+
+  app.post<{ Params: { clientId: string }; Body: { grace_period_seconds?: number } }>('/api/admin/clients/:clientId/secret', {
+    onRequest: adminOnly,
+    schema: {
+      ...common,
+      summary: 'Rotate the client secret. The new one is in this answer only; the old one keeps working for grace_period_seconds (default 0).',
+      params: clientIdParams,
+      body: { type: 'object', additionalProperties: false, properties: { grace_period_seconds: { type: 'integer', minimum: 0 } } },
+      response: { ...common.response, 200: clientWithSecretSchema },
+    },
+  }, async (request) => {
+    const options = request.body?.grace_period_seconds === undefined ? {} : { gracePeriodSeconds: request.body.grace_period_seconds };
+    const { client, clientSecret } = await registry.rotateSecret(request.params.clientId, { ...options, actor: actor(request) });
+    return { ...clientView(client), client_secret: clientSecret };
+  });
+}
+
+const tags = ['admin'];
+
+const stringList = { type: 'array', items: { type: 'string' } } as const;
+const ttl = { type: ['integer', 'null'] } as const;
+const jwks = {
+  type: ['object', 'null'],
+  properties: { keys: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+} as const;
+
+/** Types only; the registry's validation gives the rules and the field-naming messages. */
+const metadataProperties = {
+  client_id: { type: 'string', minLength: 1, maxLength: 128 },
+  name: { type: 'string', maxLength: 200 },
+  type: { type: 'string', enum: ['confidential', 'public'] },
+  token_endpoint_auth_method: { type: 'string', enum: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] },
+  grant_types: { type: 'array', items: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] } },
+  redirect_uris: stringList,
+  post_logout_redirect_uris: stringList,
+  scopes: stringList,
+  audiences: stringList,
+  access_token_ttl_seconds: ttl,
+  refresh_token_idle_ttl_seconds: ttl,
+  refresh_token_absolute_ttl_seconds: ttl,
+  first_party: { type: 'boolean' },
+  jwks,
+} as const;
+
+const clientProperties = {
+  ...metadataProperties,
+  client_id: { type: 'string' },
+  name: { type: 'string' },
+  source: { type: 'string', enum: ['api', 'cli', 'config'] },
+  created_at: { type: 'integer', description: 'ms since the epoch' },
+  updated_at: { type: 'integer', description: 'ms since the epoch' },
+} as const;
+
+const clientRequired = [
+  'client_id', 'name', 'type', 'token_endpoint_auth_method', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'audiences',
+  'access_token_ttl_seconds', 'refresh_token_idle_ttl_seconds', 'refresh_token_absolute_ttl_seconds', 'first_party', 'jwks', 'source', 'created_at', 'updated_at',
+];
+
+const clientSchema = { type: 'object', properties: clientProperties, required: clientRequired } as const;
+
+const clientWithSecretSchema = {
+  type: 'object',
+  properties: { ...clientProperties, client_secret: { type: 'string', description: 'Shown once; only its SHA-256 is stored.' } },
+  required: clientRequired,
+} as const;
+
+const clientIdParams = { type: 'object', properties: { clientId: { type: 'string', minLength: 1, maxLength: 128 } }, required: ['clientId'] } as const;

@@ -1,0 +1,128 @@
+/**
+ * A registered OAuth client (RFC 6749 §2) as the rest of the server sees it: metadata only,
+ * never a secret. Secrets live in the store as SHA-256 hashes (style rule 6).
+ */
+
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+export type ClientType = 'confidential' | 'public';
+export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+
+export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+export const CLIENT_TYPES: readonly ClientType[] = ['confidential', 'public'];
+export const TOKEN_ENDPOINT_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
+
+/** Where a client was registered: the admin API, the CLI, or the config file (re-applied at start). */
+export type ClientSource = 'api' | 'cli' | 'config';
+
+export interface Client {
+  clientId: string;
+  name: string;
+  type: ClientType;
+  tokenEndpointAuthMethod: TokenEndpointAuthMethod;
+  grantTypes: GrantType[];
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  scopes: string[];
+  audiences: string[];
+  /** null: the server default. */
+  accessTokenTtlSeconds: number | null;
+  refreshTokenIdleTtlSeconds: number | null;
+  refreshTokenAbsoluteTtlSeconds: number | null;
+  /** First-party apps may sign users in with a password and skip consent. */
+  firstParty: boolean;
+  /** Public keys for `private_key_jwt` (RFC 7523); null for every other method. */
+  jwks: { keys: Record<string, unknown>[] } | null;
+  source: ClientSource;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** Methods that authenticate with a shared secret (RFC 6749 §2.3.1). */
+export function usesSecret(method: TokenEndpointAuthMethod): boolean {
+  return method === 'client_secret_basic' || method === 'client_secret_post';
+}
+
+/**
+ * Client metadata as it crosses the wire — admin API, CLI flags, config file — with the same
+ * snake_case names everywhere (RFC 7591 §2 where a name exists). Every member is optional here;
+ * `validation.ts` decides what is required and checks the types at run time.
+ */
+export interface ClientMetadata {
+  client_id?: string;
+  name?: string;
+  type?: ClientType;
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  grant_types?: GrantType[];
+  redirect_uris?: string[];
+  post_logout_redirect_uris?: string[];
+  scopes?: string[];
+  audiences?: string[];
+  access_token_ttl_seconds?: number | null;
+  refresh_token_idle_ttl_seconds?: number | null;
+  refresh_token_absolute_ttl_seconds?: number | null;
+  first_party?: boolean;
+  jwks?: { keys: Record<string, unknown>[] } | null;
+}
+
+/** The wire view of a client (admin API, CLI `--json`): snake_case, times in ms since the epoch. */
+export interface ClientView {
+  client_id: string;
+  name: string;
+  type: ClientType;
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
+  grant_types: GrantType[];
+  redirect_uris: string[];
+  post_logout_redirect_uris: string[];
+  scopes: string[];
+  audiences: string[];
+  access_token_ttl_seconds: number | null;
+  refresh_token_idle_ttl_seconds: number | null;
+  refresh_token_absolute_ttl_seconds: number | null;
+  first_party: boolean;
+  jwks: { keys: Record<string, unknown>[] } | null;
+  source: ClientSource;
+  created_at: number;
+  updated_at: number;
+}
+
+export function clientView(client: Client): ClientView {
+  return {
+    client_id: client.clientId,
+    name: client.name,
+    type: client.type,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    grant_types: [...client.grantTypes],
+    redirect_uris: [...client.redirectUris],
+    post_logout_redirect_uris: [...client.postLogoutRedirectUris],
+    scopes: [...client.scopes],
+    audiences: [...client.audiences],
+    access_token_ttl_seconds: client.accessTokenTtlSeconds,
+    refresh_token_idle_ttl_seconds: client.refreshTokenIdleTtlSeconds,
+    refresh_token_absolute_ttl_seconds: client.refreshTokenAbsoluteTtlSeconds,
+    first_party: client.firstParty,
+    jwks: client.jwks,
+    source: client.source,
+    created_at: client.createdAt,
+    updated_at: client.updatedAt,
+  };
+}
+
+/** The metadata of an existing client, as PATCH merges onto it. */
+export function clientMetadata(client: Client): ClientMetadata {
+  return {
+    client_id: client.clientId,
+    name: client.name,
+    type: client.type,
+    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
+    grant_types: [...client.grantTypes],
+    redirect_uris: [...client.redirectUris],
+    post_logout_redirect_uris: [...client.postLogoutRedirectUris],
+    scopes: [...client.scopes],
+    audiences: [...client.audiences],
+    access_token_ttl_seconds: client.accessTokenTtlSeconds,
+    refresh_token_idle_ttl_seconds: client.refreshTokenIdleTtlSeconds,
+    refresh_token_absolute_ttl_seconds: client.refreshTokenAbsoluteTtlSeconds,
+    first_party: client.firstParty,
+    jwks: client.jwks,
+  };
+}

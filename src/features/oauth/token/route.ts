@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import { apiError } from '../../../errors/catalog.ts';
+import type { ClientAuthenticator } from '../../clients/authenticate.ts';
+import type { GrantType } from '../../clients/model.ts';
+import { formBody, requiredParam } from '../params.ts';
+import { clientCredentials } from './grants/client-credentials.ts';
+import { refreshToken } from './grants/refresh-token.ts';
+import type { GrantDeps, GrantHandler } from './types.ts';
+
+/** Grant types this server implements; anything else (password, implicit …) is unsupported. */
+const grants: Partial<Record<GrantType, GrantHandler>> = {
+  client_credentials: clientCredentials,
+  refresh_token: refreshToken,
+};
+
+export function registerGrant(type: GrantType, handler: GrantHandler): void {
+  grants[type] = handler;
+}
+
+const tokenResponseSchema = {
+  type: 'object',
+  properties: {
+    access_token: { type: 'string' },
+    token_type: { type: 'string' },
+    expires_in: { type: 'integer' },
+    refresh_token: { type: 'string' },
+    scope: { type: 'string' },
+    id_token: { type: 'string' },
+  },
+  required: ['access_token', 'token_type', 'expires_in'],
+} as const;
+
+/** `POST /oauth/token` (RFC 6749 §3.2): client authentication, then the grant's handler. */
+export function registerTokenEndpoint(app: FastifyInstance, deps: GrantDeps & { authenticator: ClientAuthenticator }): void {
+  const endpoint = `${deps.issuer}/oauth/token`;
+  app.post('/oauth/token', {
+    schema: {
+      tags: ['oauth'],
+      summary: 'OAuth 2.1 token endpoint: client_credentials and refresh_token (form-encoded).',
+      consumes: ['application/x-www-form-urlencoded'],
+      response: { 200: tokenResponseSchema },
+    },
+  }, async (request, reply) => {
+    // RFC 6749 §5.1: token responses and errors are never cached.
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    const body = formBody(request);
+    const grantType = requiredParam(body, 'grant_type');
+    const handler = Object.hasOwn(grants, grantType) ? grants[grantType as GrantType] : undefined;
+    if (!handler) throw apiError('unsupported_grant_type', `The grant type ${grantType.slice(0, 64)} is not supported.`);
+    const client = await deps.authenticator.authenticate(request, body, { endpoint });
+    if (!client.grantTypes.includes(grantType as GrantType)) throw apiError('unauthorized_client', `This client may not use ${grantType}.`);
+    return handler(body, client, deps);
+  });
+}

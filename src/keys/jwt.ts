@@ -1,0 +1,90 @@
+import { decodeProtectedHeader, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { compactJwsProblem } from '../crypto/compact-jws.ts';
+import type { KeyService } from './service.ts';
+import { SIGNING_ALGORITHMS } from './service.ts';
+
+/** Clock-skew leeway for every JWT we verify (SEC-JWT-09: ≤ 30 s). */
+export const JWT_LEEWAY_SECONDS = 30;
+
+/** Header members that would let a token choose its own key or processing rules (SEC-JWT-04, -12). */
+const FORBIDDEN_HEADER_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit', 'b64', 'zip', 'enc'];
+const MAX_TOKEN_LENGTH = 8192;
+
+/** Signs JWTs with the current signing key; `typ` is always explicit (RFC 8725 §3.11). */
+export function createJWTSigner(keys: KeyService) {
+  return {
+    async sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string> {
+      const key = keys.signingKey();
+      return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: options.typ }).sign(key.privateKey);
+    },
+  };
+}
+
+export class InvalidJWTError extends Error {
+  override name = 'InvalidJWTError';
+}
+
+function isNumericDate(value: unknown): boolean {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/**
+ * Verifies JWTs that this server signed (access tokens now; ID tokens and logout tokens later).
+ * The key comes only from our own key set by `kid`, and must have been made for the header's
+ * `alg`; `none`, HMAC and any key or key URL carried in the token are refused. `typ`, `iss` and
+ * `exp` are always checked; `aud` when the caller names one.
+ */
+export function createJWTVerifier(keys: KeyService, options: { issuer: string; now?: () => number }) {
+  const now = options.now ?? Date.now;
+  return {
+    async verify(token: string, expect: { typ: string; audience?: string | string[]; requiredClaims?: string[]; maxLifetimeSeconds?: number }): Promise<Record<string, unknown>> {
+      if (typeof token !== 'string') throw new InvalidJWTError('not a token');
+      const problem = compactJwsProblem(token, MAX_TOKEN_LENGTH);
+      if (problem) throw new InvalidJWTError(problem);
+      let header: JWTHeaderParameters;
+      try {
+        header = decodeProtectedHeader(token) as JWTHeaderParameters;
+      } catch {
+        throw new InvalidJWTError('malformed token');
+      }
+      if (typeof header.alg !== 'string' || !(SIGNING_ALGORITHMS as readonly string[]).includes(header.alg)) throw new InvalidJWTError('algorithm not allowed');
+      if (typeof header.kid !== 'string' || header.kid.length > 128) throw new InvalidJWTError('unknown key');
+      for (const member of FORBIDDEN_HEADER_MEMBERS) {
+        if (Object.hasOwn(header, member)) throw new InvalidJWTError(`header member ${member} not allowed`);
+      }
+      const key = keys.verificationKey(header.kid, header.alg);
+      if (!key) throw new InvalidJWTError('unknown key');
+      let payload: Record<string, unknown>;
+      try {
+        const result = await jwtVerify(token, key, {
+          algorithms: [header.alg],
+          issuer: options.issuer,
+          typ: expect.typ,
+          clockTolerance: JWT_LEEWAY_SECONDS,
+          currentDate: new Date(now()),
+          requiredClaims: ['exp', 'iat', ...(expect.requiredClaims ?? [])],
+          ...(expect.audience !== undefined ? { audience: expect.audience } : {}),
+        });
+        // jose compares `typ` ignoring an `application/` prefix; ours is exact.
+        if (result.protectedHeader.typ !== expect.typ) throw new InvalidJWTError('wrong typ');
+        payload = result.payload as Record<string, unknown>;
+      } catch (error) {
+        if (error instanceof InvalidJWTError) throw error;
+        throw new InvalidJWTError(error instanceof Error ? error.message : 'invalid token');
+      }
+      // NumericDate must be an integer number of seconds (SEC-JWT-08: no strings, fractions, ms).
+      for (const claim of ['exp', 'iat', 'nbf'] as const) {
+        if (Object.hasOwn(payload, claim) && !isNumericDate(payload[claim])) throw new InvalidJWTError(`${claim} is not a NumericDate`);
+      }
+      const exp = payload.exp as number;
+      const iat = payload.iat as number;
+      if (iat > Math.floor(now() / 1000) + JWT_LEEWAY_SECONDS) throw new InvalidJWTError('issued in the future');
+      if (expect.maxLifetimeSeconds !== undefined && exp - iat > expect.maxLifetimeSeconds) throw new InvalidJWTError('lifetime too long');
+      // Own properties only, no prototype: a `__proto__` claim stays an inert string key.
+      return Object.assign(Object.create(null) as Record<string, unknown>, payload);
+    },
+  };
+}
+
+export type JWTVerifier = ReturnType<typeof createJWTVerifier>;
+export type JWTSigner = ReturnType<typeof createJWTSigner>;
