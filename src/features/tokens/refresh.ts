@@ -146,11 +146,17 @@ export function createRefreshTokenService(deps: {
     },
 
     /** RFC 7009: revoking a refresh token revokes its grant (every refresh and access token of it). */
-    async revoke(presented: string, client: Client): Promise<void> {
-      if (!TOKEN_PATTERN.test(presented)) return;
+    async revoke(presented: string, client: Client): Promise<'revoked' | 'unknown' | 'foreign'> {
+      if (!TOKEN_PATTERN.test(presented)) return 'unknown';
       const found = await store.findRefreshToken(hashSecret(presented));
-      if (!found || found.grant.client_id !== client.clientId) return; // §2.2: unknown → 200 anyway
+      if (!found) return 'unknown'; // §2.2: unknown → 200 anyway
+      if (found.grant.client_id !== client.clientId) {
+        // Only a live token is worth refusing; a dead one is "unknown" to everybody.
+        const live = found.grant.revoked_at === null && now() < found.grant.expires_at;
+        return live ? 'foreign' : 'unknown';
+      }
       await deps.revocations.revokeGrant(found.grant, 'revoked by client');
+      return 'revoked';
     },
 
     /** RFC 7662 view of a refresh token, or undefined when it is not active. */
