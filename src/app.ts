@@ -46,6 +46,15 @@ import { registerRevocationStream } from './features/tokens/stream-route.ts';
 import { registerTokenEndpoint } from './features/oauth/token/route.ts';
 import { registerRevocationEndpoint } from './features/oauth/revoke/route.ts';
 import { registerIntrospectionEndpoint } from './features/oauth/introspect/route.ts';
+import { createAuthorizationState } from './features/oauth/authorize/state.ts';
+import { authorizationFormAction, registerAuthorizeRoutes } from './features/oauth/authorize/routes.ts';
+import { createConsentStore } from './features/oauth/consents/store.ts';
+import { createIdTokenIssuer } from './features/oauth/id-token.ts';
+import { createAuthorizationCodeGrant } from './features/oauth/token/grants/authorization-code.ts';
+import { registerUserinfoRoute } from './features/oauth/userinfo/route.ts';
+import { registerDiscoveryRoutes } from './features/oauth/discovery/route.ts';
+import { registerEndSessionRoutes } from './features/oauth/end-session/route.ts';
+import { registerApplicationRoutes } from './features/oauth/applications/routes.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 /** Everything the app needs from outside; `createApp` itself does no I/O beyond subscribing to revocations. */
@@ -144,20 +153,32 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const authenticator = createClientAuthenticator({ store: clientStore, ephemeral, issuer, now });
 
   // Tokens: RFC 9068 access tokens, rotating refresh tokens, revocation that reaches verifiers.
-  const accessTokens = createAccessTokenIssuer({ signer: createJWTSigner(keys), issuer, defaultTtlSeconds: config.accessTokenTtlSeconds, maxTtlSeconds: config.accessTokenMaxTtlSeconds, now });
+  const signer = createJWTSigner(keys);
+  const jwtVerifier = createJWTVerifier(keys, { issuer, now });
+  const accessTokens = createAccessTokenIssuer({ signer, issuer, defaultTtlSeconds: config.accessTokenTtlSeconds, maxTtlSeconds: config.accessTokenMaxTtlSeconds, now });
   const refreshTokens = createRefreshTokenService({ db: database.db, sealKey: masterKey.derive('refresh-token-successors'), config, revocations, audit, now, sessionLive: (id) => sessions.touchIfLive(id) });
-  const verifier = createAccessTokenVerifier({ jwt: createJWTVerifier(keys, { issuer, now }), revocations, maxLifetimeSeconds: config.accessTokenMaxTtlSeconds });
+  const verifier = createAccessTokenVerifier({ jwt: jwtVerifier, revocations, maxLifetimeSeconds: config.accessTokenMaxTtlSeconds });
   const firstPartyTokens = createFirstPartyTokens({ clients: clientStore, accessTokens, refreshTokens, issuer });
 
   registerSessionRoutes(app, { sessions, auth, audit });
   registerAccountRoutes(app, { accounts, login, auth, firstPartyTokens });
   registerJWKSRoute(app, { keys, cacheSeconds: config.jwksCacheSeconds });
-  registerTokenEndpoint(app, { issuer, accessTokens, refreshTokens, users: context.users, authenticator });
+  // OpenID Connect provider: authorization code + PKCE, consent, ID tokens, userinfo, discovery, logout.
+  const authorizationState = createAuthorizationState(ephemeral, { codeTtlSeconds: config.authorizationCodeTtlSeconds, now });
+  const consents = createConsentStore(database.db);
+  const idTokens = createIdTokenIssuer({ keys, signer, issuer, ttlSeconds: config.idTokenTtlSeconds, now });
+  const authorizationCode = createAuthorizationCodeGrant({ state: authorizationState, tokenStore, revocations, idTokens, sessionLive: (id) => sessions.touchIfLive(id), audit, codeTtlSeconds: config.authorizationCodeTtlSeconds, now });
+  registerTokenEndpoint(app, { issuer, accessTokens, refreshTokens, users: context.users, authenticator, grants: { authorization_code: authorizationCode } });
+  registerAuthorizeRoutes(app, { issuer, clients: clientStore, consents, state: authorizationState, auth, csrf, audit, firstPartySkipConsent: config.firstPartySkipConsent, now });
+  registerUserinfoRoute(app, { issuer, verifier, users: context.users });
+  registerDiscoveryRoutes(app, { issuer, keys, signingAlgorithm: config.signingAlgorithm });
+  registerEndSessionRoutes(app, { issuer, clients: clientStore, jwt: jwtVerifier, auth, sessions, csrf, audit });
+  registerApplicationRoutes(app, { auth, consents, tokenStore, clients: clientStore, revocations, audit, now });
   registerRevocationEndpoint(app, { issuer, authenticator, refreshTokens, revocations, verifier });
   registerIntrospectionEndpoint(app, { issuer, authenticator, refreshTokens, verifier, limiter: context.limiter, inactiveLimit: config.introspectionInactiveLimit });
   registerRevocationStream(app, { issuer, authenticator, revocations, store: tokenStore, now });
   registerAdminClientRoutes(app, { registry: clients, auth, users: context.users });
-  registerPages(app, { config, csrf, auth, sessions, accounts, login, audit });
+  registerPages(app, { config, csrf, auth, sessions, accounts, login, audit, formActionFor: authorizationFormAction(authorizationState) });
   // The outbox page shows live links: development mode only, never in production.
   if (config.env === 'development' && isDevOutbox(mailer)) registerDevOutboxRoute(app, mailer);
 

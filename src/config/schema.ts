@@ -311,6 +311,24 @@ export const configSchema = {
     default: 10,
     parse: p.integer(0, 60),
   }),
+  authorizationCodeTtlSeconds: key({
+    env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL_SECONDS',
+    doc: 'An authorization code must be redeemed within this many seconds (at most 600).',
+    default: 60,
+    parse: p.integer(1, 600),
+  }),
+  idTokenTtlSeconds: key({
+    env: 'GATEHOUSE_ID_TOKEN_TTL_SECONDS',
+    doc: 'Lifetime of ID tokens.',
+    default: 600,
+    parse: p.integer(60, 86400),
+  }),
+  firstPartySkipConsent: key({
+    env: 'GATEHOUSE_FIRST_PARTY_SKIP_CONSENT',
+    doc: 'Clients flagged first-party by an administrator get no consent page.',
+    default: true,
+    parse: p.boolean,
+  }),
   clients: key({
     env: 'GATEHOUSE_CLIENTS',
     doc: 'Declarative OAuth clients (JSON array; normally in the config file), applied idempotently at start — see docs/clients.md.',

@@ -25,6 +25,8 @@ export const ERROR_STATUS = {
   consent_required: 400,
   interaction_required: 400,
   invalid_redirect_uri: 400,
+  request_not_supported: 400,
+  request_uri_not_supported: 400,
   invalid_client_metadata: 400,
   // Gatehouse API errors
   unauthenticated: 401,

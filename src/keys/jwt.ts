@@ -37,7 +37,7 @@ function isNumericDate(value: unknown): boolean {
 export function createJWTVerifier(keys: KeyService, options: { issuer: string; now?: () => number }) {
   const now = options.now ?? Date.now;
   return {
-    async verify(token: string, expect: { typ: string; audience?: string | string[]; requiredClaims?: string[]; maxLifetimeSeconds?: number }): Promise<Record<string, unknown>> {
+    async verify(token: string, expect: { typ: string; audience?: string | string[]; requiredClaims?: string[]; maxLifetimeSeconds?: number; /** id_token_hint: an expired ID token still identifies (OIDC RP-Initiated Logout §2). */ ignoreExpiry?: boolean }): Promise<Record<string, unknown>> {
       if (typeof token !== 'string') throw new InvalidJWTError('not a token');
       const problem = compactJwsProblem(token, MAX_TOKEN_LENGTH);
       if (problem) throw new InvalidJWTError(problem);
@@ -55,13 +55,25 @@ export function createJWTVerifier(keys: KeyService, options: { issuer: string; n
       const key = keys.verificationKey(header.kid, header.alg);
       if (!key) throw new InvalidJWTError('unknown key');
       let payload: Record<string, unknown>;
+      let at = now();
+      if (expect.ignoreExpiry) {
+        // Verify as of just before expiry; every other check (signature, iss, typ, aud) still applies.
+        const exp = (() => {
+          try {
+            return (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
+          } catch {
+            return undefined;
+          }
+        })();
+        if (typeof exp === 'number' && Number.isSafeInteger(exp) && exp * 1000 <= at) at = exp * 1000 - 1000;
+      }
       try {
         const result = await jwtVerify(token, key, {
           algorithms: [header.alg],
           issuer: options.issuer,
           typ: expect.typ,
           clockTolerance: JWT_LEEWAY_SECONDS,
-          currentDate: new Date(now()),
+          currentDate: new Date(at),
           requiredClaims: ['exp', 'iat', ...(expect.requiredClaims ?? [])],
           ...(expect.audience !== undefined ? { audience: expect.audience } : {}),
         });
@@ -78,7 +90,7 @@ export function createJWTVerifier(keys: KeyService, options: { issuer: string; n
       }
       const exp = payload.exp as number;
       const iat = payload.iat as number;
-      if (iat > Math.floor(now() / 1000) + JWT_LEEWAY_SECONDS) throw new InvalidJWTError('issued in the future');
+      if (iat > Math.floor(at / 1000) + JWT_LEEWAY_SECONDS) throw new InvalidJWTError('issued in the future');
       if (expect.maxLifetimeSeconds !== undefined && exp - iat > expect.maxLifetimeSeconds) throw new InvalidJWTError('lifetime too long');
       // Own properties only, no prototype: a `__proto__` claim stays an inert string key.
       return Object.assign(Object.create(null) as Record<string, unknown>, payload);

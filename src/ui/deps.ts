@@ -15,4 +15,6 @@ export interface PagesDeps {
   accounts: AccountsService;
   login: PasswordLogin;
   audit: AuditLog;
+  /** Extra form-action sources for a sign-in that returns to `returnTo` (an authorization in progress). */
+  formActionFor?: (returnTo: string | undefined) => Promise<string[]>;
 }

@@ -9,12 +9,14 @@ import { html, toHtmlString, unsafeRaw, type SafeHtml } from './html.ts';
  * src/http/security-headers.ts; only the CSP is replaced.
  */
 
-export function pageCsp(nonce: string): string {
+export function pageCsp(nonce: string, formAction: readonly string[] = []): string {
   return [
     "default-src 'none'",
     `style-src 'nonce-${nonce}'`,
     "img-src 'self' data:",
-    "form-action 'self'",
+    // Browsers apply form-action to the redirects that follow a submission: a form that ends at an
+    // OAuth client's redirect URI (sign-in or consent during authorization) must name its origin.
+    ["form-action 'self'", ...formAction].join(' '),
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "object-src 'none'",
@@ -56,6 +58,19 @@ export interface PageOptions {
   status?: number;
   /** Extra headers kept from an error (Retry-After …). */
   headers?: Readonly<Record<string, string>>;
+  /** Extra form-action sources: where a form's redirect may end (a client's redirect URI origin). */
+  formAction?: readonly string[];
+}
+
+/** The CSP source for a redirect URI: its origin, or its scheme for private-use schemes. */
+export function formActionSource(redirectUri: string): string | undefined {
+  try {
+    const url = new URL(redirectUri);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return url.origin;
+    return /^[a-z][a-z0-9+.-]*:$/.test(url.protocol) ? url.protocol : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Renders `body` in the layout and sends it with a fresh nonce-based CSP. */
@@ -80,7 +95,7 @@ ${options.body}
   return reply
     .code(options.status ?? 200)
     .headers(options.headers ?? {})
-    .header('content-security-policy', pageCsp(nonce))
+    .header('content-security-policy', pageCsp(nonce, options.formAction))
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
     .send(toHtmlString(document));

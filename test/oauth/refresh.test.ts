@@ -380,7 +380,8 @@ describe('a client whose allowed scopes or audiences shrink (SEC-OAUTH-18)', () 
           const payload = claims(body.access_token);
           assert.deepEqual(String(payload.scope).split(' ').filter(Boolean), ['openid'], `down-scoped: ${payload.scope}`);
           assert.equal(body.scope, 'openid');
-          assert.deepEqual([payload.aud].flat(), [FILES], 'only an audience the client still has');
+          // The issuer is the audience of userinfo, which every openid token may call.
+          assert.deepEqual([payload.aud].flat(), [FILES, after.config.publicUrl], 'only an audience the client still has (and userinfo)');
         } else {
           // Refusing the refresh outright is the other acceptable answer.
           assert.equal(response.statusCode, 400, response.body);

@@ -185,7 +185,8 @@ describe('token endpoint: scope, resource, grants and request hygiene (SEC-OAUTH
 
   it('SEC-OAUTH-13: password, implicit and unknown grant types → unsupported_grant_type', async () => {
     await registerAndSignIn(t, 'ropc@example.com');
-    for (const grant of ['password', 'implicit', 'token', 'authorization_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'CLIENT_CREDENTIALS', 'x'.repeat(5000)]) {
+    // authorization_code exists now (the OIDC provider); svc is not allowed it → unauthorized_client, tested elsewhere.
+    for (const grant of ['password', 'implicit', 'token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'CLIENT_CREDENTIALS', 'x'.repeat(5000)]) {
       const response = await tokenRequest(t, 'svc', { grant_type: grant, username: 'ropc@example.com', password: PASSWORD });
       assertOAuthError(response, 'unsupported_grant_type', 400, grant.slice(0, 40));
       assert.equal(response.headers['cache-control'], 'no-store');
@@ -431,7 +432,7 @@ describe('first-party native apps: tokens with the session’s sid, revoked with
     assert.equal(payload.sub, me.user.id, 'sub is the user id');
     assert.ok(!String(payload.sub).startsWith('client:'));
     assert.equal(payload.client_id, 'mobile');
-    assert.equal(payload.aud, API);
+    assert.deepEqual([payload.aud].flat(), [API, t.config.publicUrl], 'the API, and userinfo (openid scope)');
     assert.equal(typeof payload.sid, 'string');
     assert.equal(typeof payload.gid, 'string');
     assert.ok(Number.isSafeInteger(payload.auth_time));

@@ -64,6 +64,16 @@ const steps: Record<string, Step> = {
       assert.equal((await db.selectFrom('revocations').select('expires_at').where('value', '=', 'j1').executeTakeFirstOrThrow()).expires_at, T0 + 1000);
     },
   },
+  '0004-consents': {
+    seed: async (db) => {
+      await db.insertInto('consents').values({ user_id: 'u1', client_id: 'c1', scopes: '["openid","email"]', granted_at: T0, updated_at: T0 }).execute();
+    },
+    check: async (db) => {
+      const consent = await db.selectFrom('consents').selectAll().where('user_id', '=', 'u1').where('client_id', '=', 'c1').executeTakeFirstOrThrow();
+      assert.deepEqual(JSON.parse(consent.scopes), ['openid', 'email']);
+      assert.equal(consent.granted_at, T0);
+    },
+  },
 };
 
 async function runMigrationSuite(open: () => Promise<{ database: Database; cleanup: () => Promise<void> }>): Promise<void> {

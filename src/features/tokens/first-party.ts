@@ -4,6 +4,7 @@ import type { ClientStore } from '../clients/store.ts';
 import type { SignInResult } from '../password-login/service.ts';
 import type { TokenResponse } from '../oauth/token/types.ts';
 import { resolveAudience } from './access-token.ts';
+import { withUserinfoAudience } from '../oauth/token/grants/audience.ts';
 import type { AccessTokenIssuer } from './access-token.ts';
 import type { RefreshTokenService } from './refresh.ts';
 
@@ -31,7 +32,7 @@ export function createFirstPartyTokens(deps: { clients: ClientStore; accessToken
         client,
         subject: signIn.user.id,
         scope,
-        audience: resolveAudience(client, [], deps.issuer) ?? [deps.issuer],
+        audience: withUserinfoAudience(resolveAudience(client, [], deps.issuer) ?? [deps.issuer], scope, deps.issuer),
         sessionId: signIn.session.id,
         grantId: grant.id,
         roles: signIn.user.roles,

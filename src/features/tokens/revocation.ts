@@ -19,6 +19,8 @@ export interface RevocationService {
   revokeAllOfUser(userId: string, reason: string): Promise<void>;
   /** A client is deleted: its grants, and every access token issued to it until now. */
   revokeClient(clientId: string): Promise<void>;
+  /** The user revoked an application: every grant of that user and client. */
+  revokeUserClient(userId: string, clientId: string): Promise<void>;
   isRevoked(token: { jti?: string | undefined; grantId?: string | undefined; sessionId?: string | undefined; clientId?: string | undefined; issuedAt?: number | undefined }): Promise<boolean>;
   subscribe(handler: (revocation: Revocation) => void): Promise<() => Promise<void>>;
 }
@@ -81,6 +83,10 @@ export function createRevocationService(deps: {
       const grants = await store.revokeGrantsOfClient(clientId, now());
       await record([covering('client', clientId)]);
       await grantsRevoked(grants, 'client deleted');
+    },
+    revokeUserClient: async (userId, clientId) => {
+      const grants = await store.revokeGrantsOfClient(clientId, now(), userId);
+      await grantsRevoked(grants, 'application revoked by the user');
     },
     isRevoked: async (token) => {
       const candidates: RevocationCandidate[] = [];

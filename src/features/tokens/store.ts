@@ -36,7 +36,9 @@ export interface TokenStore {
   /** Revokes every live grant of the sessions (or of the user); returns the grants revoked. */
   revokeGrantsOfSessions(sessionIds: readonly string[], now: number): Promise<Grant[]>;
   revokeGrantsOfUser(userId: string, now: number): Promise<Grant[]>;
-  revokeGrantsOfClient(clientId: string, now: number): Promise<Grant[]>;
+  revokeGrantsOfClient(clientId: string, now: number, userId?: string): Promise<Grant[]>;
+  /** Live grants of the user (the applications they authorised). */
+  liveGrantsOfUser(userId: string, now: number): Promise<Grant[]>;
   addRevocations(revocations: readonly Revocation[]): Promise<void>;
   /** Whether any of the given (kind, value) pairs is revoked and not yet expired. */
   isRevoked(candidates: readonly RevocationCandidate[], now: number): Promise<boolean>;
@@ -88,7 +90,8 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
     revokeGrantsOfSessions: (sessionIds, now) =>
       sessionIds.length === 0 ? Promise.resolve([]) : revokeWhere((query) => query.where('session_id', 'in', [...sessionIds]), now),
     revokeGrantsOfUser: (userId, now) => revokeWhere((query) => query.where('user_id', '=', userId), now),
-    revokeGrantsOfClient: (clientId, now) => revokeWhere((query) => query.where('client_id', '=', clientId), now),
+    revokeGrantsOfClient: (clientId, now, userId) => revokeWhere((query) => (userId === undefined ? query.where('client_id', '=', clientId) : query.where('client_id', '=', clientId).where('user_id', '=', userId)), now),
+    liveGrantsOfUser: (userId, now) => selectLive().where('user_id', '=', userId).where('expires_at', '>', now).orderBy('created_at', 'desc').execute(),
     addRevocations: async (revocations) => {
       for (const revocation of revocations) {
         await db

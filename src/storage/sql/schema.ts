@@ -115,6 +115,15 @@ export interface RevocationsTable {
   expires_at: number;
 }
 
+export interface ConsentsTable {
+  user_id: string;
+  client_id: string;
+  /** JSON array of the scopes consented to. */
+  scopes: string;
+  granted_at: number;
+  updated_at: number;
+}
+
 export interface DatabaseSchema {
   users: UsersTable;
   sessions: SessionsTable;
@@ -125,4 +134,5 @@ export interface DatabaseSchema {
   grants: GrantsTable;
   refresh_tokens: RefreshTokensTable;
   revocations: RevocationsTable;
+  consents: ConsentsTable;
 }

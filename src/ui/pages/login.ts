@@ -43,10 +43,11 @@ ${input({ name: 'password', label: 'Password', type: 'password', autocomplete: '
 export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
   const { csrf, auth, sessions, login } = deps;
 
-  function render(request: FastifyRequest, reply: FastifyReply, view: Omit<LoginView, 'csrfToken'>, status = 200, headers?: Readonly<Record<string, string>>): FastifyReply {
+  async function render(request: FastifyRequest, reply: FastifyReply, view: Omit<LoginView, 'csrfToken'>, status = 200, headers?: Readonly<Record<string, string>>): Promise<FastifyReply> {
     // The token exists before sign-in, so a login form cannot be forged cross-site (login CSRF).
     const csrfToken = csrf.formToken(request, reply);
-    return sendPage(reply, { title: 'Sign in', status, ...(headers ? { headers } : {}), body: loginBody({ ...view, csrfToken }) });
+    const formAction = deps.formActionFor ? await deps.formActionFor(view.returnTo) : [];
+    return sendPage(reply, { title: 'Sign in', status, ...(headers ? { headers } : {}), formAction, body: loginBody({ ...view, csrfToken }) });
   }
 
   app.get('/login', PAGE_GET, async (request, reply) => {

@@ -7,15 +7,11 @@ import { clientCredentials } from './grants/client-credentials.ts';
 import { refreshToken } from './grants/refresh-token.ts';
 import type { GrantDeps, GrantHandler } from './types.ts';
 
-/** Grant types this server implements; anything else (password, implicit …) is unsupported. */
-const grants: Partial<Record<GrantType, GrantHandler>> = {
+/** Grant types every app has; the authorization-code grant comes with the provider's deps. */
+const BASE_GRANTS: Partial<Record<GrantType, GrantHandler>> = {
   client_credentials: clientCredentials,
   refresh_token: refreshToken,
 };
-
-export function registerGrant(type: GrantType, handler: GrantHandler): void {
-  grants[type] = handler;
-}
 
 const tokenResponseSchema = {
   type: 'object',
@@ -31,12 +27,14 @@ const tokenResponseSchema = {
 } as const;
 
 /** `POST /oauth/token` (RFC 6749 §3.2): client authentication, then the grant's handler. */
-export function registerTokenEndpoint(app: FastifyInstance, deps: GrantDeps & { authenticator: ClientAuthenticator }): void {
+export function registerTokenEndpoint(app: FastifyInstance, deps: GrantDeps & { authenticator: ClientAuthenticator; grants?: Partial<Record<GrantType, GrantHandler>> }): void {
+  // Anything not listed (password, implicit …) is unsupported_grant_type.
+  const grants: Partial<Record<GrantType, GrantHandler>> = { ...BASE_GRANTS, ...deps.grants };
   const endpoint = `${deps.issuer}/oauth/token`;
   app.post('/oauth/token', {
     schema: {
       tags: ['oauth'],
-      summary: 'OAuth 2.1 token endpoint: client_credentials and refresh_token (form-encoded).',
+      summary: 'OAuth 2.1 token endpoint: authorization_code (PKCE), refresh_token and client_credentials (form-encoded).',
       consumes: ['application/x-www-form-urlencoded'],
       response: { 200: tokenResponseSchema },
     },

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely/migration';
 import * as accounts from './0001-accounts.ts';
 import * as sessionsAudit from './0002-sessions-audit.ts';
 import * as tokens from './0003-tokens.ts';
+import * as consents from './0004-consents.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit a released one —
@@ -11,6 +12,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0001-accounts': accounts,
   '0002-sessions-audit': sessionsAudit,
   '0003-tokens': tokens,
+  '0004-consents': consents,
 });
 
 export const migrationProvider: MigrationProvider = {

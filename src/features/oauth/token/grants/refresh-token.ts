@@ -2,6 +2,7 @@ import { apiError } from '../../../../errors/catalog.ts';
 import { param, requiredParam, resources, type FormBody } from '../../params.ts';
 import { resolveAudience, resolveScope } from '../../../tokens/access-token.ts';
 import type { GrantHandler } from '../types.ts';
+import { withUserinfoAudience } from './audience.ts';
 
 /** RFC 6749 §6 with OAuth 2.1 rotation: every use returns a new refresh token; scope can only narrow. */
 export const refreshToken: GrantHandler = async (body: FormBody, client, deps) => {
@@ -24,7 +25,7 @@ export const refreshToken: GrantHandler = async (body: FormBody, client, deps) =
     client,
     subject: rotated.grant.user_id ?? `client:${client.clientId}`,
     scope,
-    audience,
+    audience: withUserinfoAudience(audience, scope, deps.issuer),
     sessionId: rotated.grant.session_id,
     grantId: rotated.grant.id,
     roles: user?.roles ?? [],

@@ -1,0 +1,187 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { apiError } from '../../../errors/catalog.ts';
+import type { Csrf } from '../../../http/csrf.ts';
+import { sendErrorPage } from '../../../ui/error-page.ts';
+import { checkedForm, csrfInput, field, hiddenInput } from '../../../ui/forms.ts';
+import { html } from '../../../ui/html.ts';
+import { formActionSource, sendPage } from '../../../ui/layout.ts';
+import { PAGE_GET, pagePost, queryParam } from '../../../ui/routes.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import type { Client } from '../../clients/model.ts';
+import type { ClientStore } from '../../clients/store.ts';
+import type { SessionAuth } from '../../sessions/http.ts';
+import type { SessionRecord } from '../../sessions/store.ts';
+import type { ConsentStore } from '../consents/store.ts';
+import { clientRedirect, validateAuthorizationRequest } from './request.ts';
+import type { AuthorizationState, Interaction } from './state.ts';
+
+export interface AuthorizeDeps {
+  issuer: string;
+  clients: ClientStore;
+  consents: ConsentStore;
+  state: AuthorizationState;
+  auth: SessionAuth;
+  csrf: Csrf;
+  audit: AuditLog;
+  firstPartySkipConsent: boolean;
+  now: () => number;
+}
+
+/** What each scope lets the application see, for the consent page. */
+const SCOPE_TEXT: Readonly<Record<string, string>> = {
+  openid: 'Know who you are (your account id)',
+  profile: 'See your name',
+  email: 'See your email address',
+  roles: 'See your roles',
+  offline_access: 'Stay signed in when you are not using it',
+};
+
+const CONTINUE = '/oauth/authorize/continue';
+
+/**
+ * The authorization endpoint (OAuth 2.1 §4.1, OIDC Core §3.1.2): validate the request
+ * (`request.ts`), then sign-in through the hosted `/login` when needed, then consent when needed,
+ * then a single-use code delivered to the registered redirect URI with `state` and `iss`.
+ * Interactions between those steps live in the ephemeral store, bound to the browser session.
+ */
+export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDeps): void {
+  const { state, auth, csrf, consents, now } = deps;
+
+  function errorRedirect(reply: FastifyReply, redirectUri: string, stateValue: string | undefined, error: string, description: string): FastifyReply {
+    return reply.redirect(clientRedirect(redirectUri, { error, error_description: description, state: stateValue, iss: deps.issuer }), 303);
+  }
+
+  async function start(request: FastifyRequest, reply: FastifyReply, params: Record<string, string | string[] | undefined>): Promise<FastifyReply> {
+    const result = await validateAuthorizationRequest(params, { clients: deps.clients, issuer: deps.issuer });
+    if (!result.ok) {
+      const failure = result.failure;
+      if (failure.kind === 'page') return sendErrorPage(request, reply, failure.error);
+      return errorRedirect(reply, failure.redirectUri, failure.state, failure.error, failure.description);
+    }
+    const interaction = await state.saveInteraction({ request: { ...result.request, prompt: [...result.request.prompt] }, createdAt: now() });
+    return proceed(request, reply, interaction, result.client);
+  }
+
+  /** Sign-in, then consent, then the code — whichever is still missing. */
+  async function proceed(request: FastifyRequest, reply: FastifyReply, interaction: Interaction, client: Client): Promise<FastifyReply> {
+    const { request: authz } = interaction;
+    const record = await auth.current(request);
+    const freshLogin = record !== undefined && record.session.authTime >= interaction.createdAt;
+    const tooOld = record !== undefined && authz.maxAge !== undefined && now() - record.session.authTime > authz.maxAge * 1000 && !freshLogin;
+    const needsLogin = !record || tooOld || (authz.prompt.includes('login') && !freshLogin);
+    if (needsLogin) {
+      if (authz.prompt.includes('none')) return finishWithError(reply, interaction, 'login_required', 'The user is not signed in.');
+      return reply.redirect(`/login?return_to=${encodeURIComponent(`${CONTINUE}?interaction=${interaction.id}`)}`, 303);
+    }
+    const skip = client.firstParty && deps.firstPartySkipConsent;
+    const consent = skip ? undefined : await consents.get(record.user.id, client.clientId);
+    const covered = skip || (consent !== undefined && authz.scope.every((scope) => consent.scopes.includes(scope)));
+    if (!covered || authz.prompt.includes('consent')) {
+      if (authz.prompt.includes('none')) return finishWithError(reply, interaction, 'consent_required', 'The user has not consented to this application.');
+      // The consent page and its answer belong to this browser session only.
+      await state.updateInteraction({ ...interaction, sessionId: record.session.id });
+      return consentPage(request, reply, interaction, client, record);
+    }
+    const finished = await state.finishInteraction(interaction.id);
+    if (!finished) return sendErrorPage(request, reply, apiError('invalid_request', 'This sign-in request was already completed. Start again from the application.'));
+    return issueCode(reply, finished, record);
+  }
+
+  async function finishWithError(reply: FastifyReply, interaction: Interaction, error: string, description: string): Promise<FastifyReply> {
+    await state.finishInteraction(interaction.id);
+    return errorRedirect(reply, interaction.request.redirectUri, interaction.request.state, error, description);
+  }
+
+  async function issueCode(reply: FastifyReply, interaction: Interaction, record: SessionRecord): Promise<FastifyReply> {
+    const { request: authz } = interaction;
+    const code = await state.issueCode({
+      clientId: authz.clientId,
+      userId: record.user.id,
+      sessionId: record.session.id,
+      redirectUri: authz.redirectUri,
+      redirectUriSent: authz.redirectUriSent,
+      scope: authz.scope,
+      audience: authz.audience,
+      nonce: authz.nonce,
+      codeChallenge: authz.codeChallenge,
+      authTime: record.session.authTime,
+      amr: record.session.authMethods,
+      issuedAt: now(),
+    });
+    return reply.redirect(clientRedirect(authz.redirectUri, { code, state: authz.state, iss: deps.issuer }), 303);
+  }
+
+  function consentPage(request: FastifyRequest, reply: FastifyReply, interaction: Interaction, client: Client, record: SessionRecord): FastifyReply {
+    const csrfToken = csrf.formToken(request, reply);
+    const host = (() => {
+      try {
+        return new URL(interaction.request.redirectUri).host || interaction.request.redirectUri;
+      } catch {
+        return interaction.request.redirectUri;
+      }
+    })();
+    const source = formActionSource(interaction.request.redirectUri);
+    return sendPage(reply, {
+      title: `Allow ${client.name}?`,
+      formAction: source ? [source] : [],
+      body: html`<h1>Allow <strong>${client.name}</strong> to use your account?</h1>
+<p>Signed in as <strong>${record.user.email}</strong>.</p>
+<p><strong>${client.name}</strong> (<code>${client.clientId}</code>) asks to:</p>
+<ul>${interaction.request.scope.map((scope) => html`<li>${SCOPE_TEXT[scope] ?? `Use “${scope}”`}</li>`)}</ul>
+<p>After you answer you will be sent to <strong>${host}</strong>.</p>
+<form method="post" action="/oauth/authorize/consent">
+${csrfInput(csrfToken)}
+${hiddenInput('interaction', interaction.id)}
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+</form>`,
+    });
+  }
+
+  const authorizeSchema = { hide: true } as const;
+  app.get('/oauth/authorize', { ...PAGE_GET, schema: authorizeSchema }, async (request, reply) => start(request, reply, request.query as Record<string, string | string[] | undefined>));
+  // OIDC Core §3.1.2.1: the request may also come as a form POST (a cross-site navigation by design).
+  app.post('/oauth/authorize', { ...PAGE_GET, schema: authorizeSchema }, async (request, reply) => {
+    const type = request.headers['content-type'] ?? '';
+    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) return sendErrorPage(request, reply, apiError('invalid_request', 'Send the authorization request as a query or a form.'));
+    return start(request, reply, (request.body ?? {}) as Record<string, string | string[] | undefined>);
+  });
+
+  app.get(CONTINUE, PAGE_GET, async (request, reply) => {
+    const interaction = await state.interaction(queryParam(request, 'interaction') ?? '');
+    if (!interaction) return sendErrorPage(request, reply, apiError('invalid_request', 'This sign-in request has expired. Start again from the application.'));
+    const client = await deps.clients.get(interaction.request.clientId);
+    if (!client) return sendErrorPage(request, reply, apiError('invalid_client', 'This application is no longer registered.'));
+    return proceed(request, reply, interaction, client);
+  });
+
+  app.post('/oauth/authorize/consent', pagePost(csrf), async (request, reply) => {
+    const fields = checkedForm(request, csrf);
+    const record = await auth.current(request);
+    if (!record) return sendErrorPage(request, reply, apiError('unauthenticated', 'Your session ended. Start again from the application.'));
+    const pending = await state.interaction(field(fields, 'interaction'));
+    // Bound to one interaction and one browser session: a consent for another request or from
+    // another browser is refused (SEC-OAUTH-30).
+    if (!pending || pending.sessionId !== record.session.id) return sendErrorPage(request, reply, apiError('invalid_request', 'This consent request is not valid any more. Start again from the application.'));
+    const interaction = await state.finishInteraction(pending.id);
+    if (!interaction) return sendErrorPage(request, reply, apiError('invalid_request', 'This consent request was already answered.'));
+    const decision = field(fields, 'decision');
+    if (decision !== 'allow') {
+      await deps.audit.record({ type: 'consent-granted', outcome: 'failure', userId: record.user.id, detail: { client_id: interaction.request.clientId, reason: 'denied' } });
+      return errorRedirect(reply, interaction.request.redirectUri, interaction.request.state, 'access_denied', 'The user denied the request.');
+    }
+    await consents.grant(record.user.id, interaction.request.clientId, interaction.request.scope, now());
+    await deps.audit.record({ type: 'consent-granted', outcome: 'success', userId: record.user.id, detail: { client_id: interaction.request.clientId, scope: interaction.request.scope.join(' ') } });
+    return issueCode(reply, interaction, record);
+  });
+}
+
+/** Form-action sources for the sign-in page when it returns into an authorization (see layout.ts). */
+export function authorizationFormAction(state: AuthorizationState) {
+  return async (returnTo: string | undefined): Promise<string[]> => {
+    if (!returnTo?.startsWith(`${CONTINUE}?interaction=`)) return [];
+    const interaction = await state.interaction(returnTo.slice(`${CONTINUE}?interaction=`.length));
+    const source = interaction ? formActionSource(interaction.request.redirectUri) : undefined;
+    return source ? [source] : [];
+  };
+}

@@ -1,0 +1,50 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { UserStore } from '../../accounts/store.ts';
+import type { AccessTokenVerifier } from '../../tokens/verify.ts';
+import { userClaims } from '../id-token.ts';
+
+/** RFC 6750 §2.1: the bearer token from the Authorization header only (scheme case-insensitive). */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim());
+  return match?.[1];
+}
+
+function refuse(reply: FastifyReply, status: 401 | 403, error: 'invalid_token' | 'insufficient_scope' | undefined, description: string) {
+  const parts = ['Bearer realm="gatehouse"'];
+  if (error) parts.push(`error="${error}"`, `error_description="${description}"`);
+  if (error === 'insufficient_scope') parts.push('scope="openid"');
+  return reply
+    .code(status)
+    .header('www-authenticate', parts.join(', '))
+    .header('cache-control', 'no-store')
+    .send(error ? { error, error_description: description } : { error: 'invalid_token', error_description: description });
+}
+
+/**
+ * `/oauth/userinfo` (OIDC Core §5.3), GET and POST: an active access token of a user, whose
+ * audience includes this issuer and whose scope includes `openid`; claims by scope. A
+ * client-credentials token has no user and is refused (SEC-OAUTH-17, SEC-OAUTH-35).
+ */
+export function registerUserinfoRoute(app: FastifyInstance, deps: { issuer: string; verifier: AccessTokenVerifier; users: UserStore }): void {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('access-control-allow-origin', '*');
+    const token = bearerToken(request);
+    if (!token) return refuse(reply, 401, undefined, 'A bearer access token is required.');
+    const claims = await deps.verifier.active(token);
+    if (!claims) return refuse(reply, 401, 'invalid_token', 'The access token is invalid, expired or revoked.');
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!audiences.includes(deps.issuer)) return refuse(reply, 401, 'invalid_token', 'The access token is not meant for this server.');
+    if (claims.sub.startsWith('client:')) return refuse(reply, 401, 'invalid_token', 'The access token does not belong to a user.');
+    const scope = claims.scope.split(' ').filter(Boolean);
+    if (!scope.includes('openid')) return refuse(reply, 403, 'insufficient_scope', 'The access token lacks the openid scope.');
+    const user = await deps.users.findById(claims.sub);
+    if (!user || user.disabledAt !== null) return refuse(reply, 401, 'invalid_token', 'The user no longer exists.');
+    reply.header('cache-control', 'no-store');
+    return userClaims(user, scope);
+  };
+  const schema = { tags: ['oidc'], summary: 'OpenID Connect userinfo: the signed-in user’s claims by scope (Authorization: Bearer).' };
+  app.get('/oauth/userinfo', { schema }, handler);
+  app.post('/oauth/userinfo', { schema }, handler);
+}
