@@ -54,7 +54,7 @@ import { createAuthorizationCodeGrant } from './features/oauth/token/grants/auth
 import { registerUserinfoRoute } from './features/oauth/userinfo/route.ts';
 import { registerDiscoveryRoutes } from './features/oauth/discovery/route.ts';
 import { registerEndSessionRoutes } from './features/oauth/end-session/route.ts';
-import { registerApplicationRoutes } from './features/oauth/applications/routes.ts';
+import { listApplications, registerApplicationRoutes, revokeApplication } from './features/oauth/applications/routes.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 /** Everything the app needs from outside; `createApp` itself does no I/O beyond subscribing to revocations. */
@@ -173,12 +173,22 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   registerUserinfoRoute(app, { issuer, verifier, users: context.users });
   registerDiscoveryRoutes(app, { issuer, keys, signingAlgorithm: config.signingAlgorithm });
   registerEndSessionRoutes(app, { issuer, clients: clientStore, jwt: jwtVerifier, auth, sessions, csrf, audit });
-  registerApplicationRoutes(app, { auth, consents, tokenStore, clients: clientStore, revocations, audit, now });
+  const applicationDeps = { auth, consents, tokenStore, clients: clientStore, revocations, audit, now };
+  registerApplicationRoutes(app, applicationDeps);
   registerRevocationEndpoint(app, { issuer, authenticator, refreshTokens, revocations, verifier });
   registerIntrospectionEndpoint(app, { issuer, authenticator, refreshTokens, verifier, limiter: context.limiter, inactiveLimit: config.introspectionInactiveLimit });
   registerRevocationStream(app, { issuer, authenticator, revocations, store: tokenStore, now });
   registerAdminClientRoutes(app, { registry: clients, auth, users: context.users });
-  registerPages(app, { config, csrf, auth, sessions, accounts, login, audit, formActionFor: authorizationFormAction(authorizationState) });
+  registerPages(app, { config, csrf, auth, sessions, accounts, login, audit, formActionFor: authorizationFormAction(authorizationState),
+    applications: {
+      list: (userId) => listApplications(userId, applicationDeps),
+      revoke: async (userId, clientId) => {
+        if (!(await listApplications(userId, applicationDeps)).some((item) => item.client_id === clientId)) return false;
+        await revokeApplication(userId, clientId, applicationDeps);
+        return true;
+      },
+    },
+  });
   // The outbox page shows live links: development mode only, never in production.
   if (config.env === 'development' && isDevOutbox(mailer)) registerDevOutboxRoute(app, mailer);
 

@@ -17,4 +17,9 @@ export interface PagesDeps {
   audit: AuditLog;
   /** Extra form-action sources for a sign-in that returns to `returnTo` (an authorization in progress). */
   formActionFor?: (returnTo: string | undefined) => Promise<string[]>;
+  /** The applications a user authorised (OpenID Connect provider), shown on /account. */
+  applications?: {
+    list(userId: string): Promise<{ client_id: string; name: string; scopes: string[]; consented_at: number | null }[]>;
+    revoke(userId: string, clientId: string): Promise<boolean>;
+  };
 }

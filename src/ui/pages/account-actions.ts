@@ -29,6 +29,14 @@ export function registerAccountActions(app: FastifyInstance, deps: PagesDeps): v
     });
   }
 
+  post('/account/applications/:clientId/revoke', async (request, reply, record) => {
+    const clientId = request.params.clientId ?? '';
+    if (!deps.applications || clientId.length > 256 || !(await deps.applications.revoke(record.user.id, clientId))) {
+      return render(request, reply, record, { status: 404, error: { section: 'applications', message: 'That application has no access to your account.' } });
+    }
+    return reply.redirect('/account?notice=application-revoked', 303);
+  });
+
   post('/account/profile', async (request, reply, record, fields) => {
     const name = field(fields, 'name');
     if (name.length > MAX_NAME_LENGTH) {

@@ -3,11 +3,13 @@ import { alertBox, csrfInput, input, noticeBox } from '../forms.ts';
 import { html, type SafeHtml } from '../html.ts';
 
 /** Which part of the account page an error belongs to. */
-export type AccountSection = 'profile' | 'email' | 'sessions' | 'password';
+export type AccountSection = 'profile' | 'email' | 'sessions' | 'applications' | 'password';
 
 export interface AccountView {
   record: SessionRecord;
   sessions: readonly Session[];
+  /** Applications the user authorised (empty when the provider is not wired). */
+  applications?: readonly { client_id: string; name: string; scopes: string[]; consented_at: number | null }[];
   csrfToken: string;
   passwordMinLength: number;
   notice?: string | undefined;
@@ -91,6 +93,19 @@ ${others > 0 ? html`<form method="post" action="/account/sessions/revoke-others"
 ${csrfInput(view.csrfToken)}
 <button type="submit" class="danger">Sign out everywhere else</button>
 </form>` : html`<p>You are not signed in anywhere else.</p>`}
+
+<h2 id="applications">Applications you authorised</h2>
+${errorFor(view, 'applications')}
+${(view.applications ?? []).length === 0 ? html`<p>No application can use your account.</p>` : html`<ul class="sessions">
+${(view.applications ?? []).map((application) => html`<li>
+<p><strong>${application.name}</strong> <span class="ua">${application.client_id}</span></p>
+<p>May: ${application.scopes.join(', ')}${application.consented_at !== null ? html`<br>Allowed: ${when(application.consented_at * 1000)}` : ''}</p>
+<form method="post" action="/account/applications/${encodeURIComponent(application.client_id)}/revoke">
+${csrfInput(view.csrfToken)}
+<button type="submit" class="danger">Revoke access</button>
+</form>
+</li>`)}
+</ul>`}
 
 <h2 id="password">Change password</h2>
 ${errorFor(view, 'password')}

@@ -13,6 +13,7 @@ const NOTICES: Readonly<Record<string, string>> = {
   'session-revoked': 'That session was signed out.',
   'others-signed-out': 'You were signed out everywhere else.',
   'password-changed': 'Your password was changed and your other sessions were signed out.',
+  'application-revoked': 'The application can no longer use your account.',
 };
 
 /** Where a signed-out browser is sent from the account page. */
@@ -31,10 +32,12 @@ export function accountRenderer(deps: PagesDeps): AccountRender {
   return async (request, reply, record, view = {}) => {
     const { status, headers, ...rest } = view;
     const list = await sessions.list(record.user.id);
+    const applications = deps.applications ? await deps.applications.list(record.user.id) : [];
     const body = accountBody({
       ...rest,
       record,
       sessions: list,
+      applications,
       csrfToken: csrf.formToken(request, reply),
       passwordMinLength: config.passwordMinLength,
     });
