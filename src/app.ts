@@ -166,12 +166,12 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // OpenID Connect provider: authorization code + PKCE, consent, ID tokens, userinfo, discovery, logout.
   const authorizationState = createAuthorizationState(ephemeral, { codeTtlSeconds: config.authorizationCodeTtlSeconds, now });
   const consents = createConsentStore(database.db);
-  const idTokens = createIdTokenIssuer({ keys, signer, issuer, ttlSeconds: config.idTokenTtlSeconds, now });
+  const idTokens = createIdTokenIssuer({ signer: createJWTSigner(keys, config.idTokenSigningAlgorithm), issuer, ttlSeconds: config.idTokenTtlSeconds, now });
   const authorizationCode = createAuthorizationCodeGrant({ state: authorizationState, tokenStore, revocations, idTokens, sessionLive: (id) => sessions.touchIfLive(id), audit, codeTtlSeconds: config.authorizationCodeTtlSeconds, now });
   registerTokenEndpoint(app, { issuer, accessTokens, refreshTokens, users: context.users, authenticator, grants: { authorization_code: authorizationCode } });
   registerAuthorizeRoutes(app, { issuer, clients: clientStore, consents, state: authorizationState, auth, csrf, audit, firstPartySkipConsent: config.firstPartySkipConsent, now });
   registerUserinfoRoute(app, { issuer, verifier, users: context.users });
-  registerDiscoveryRoutes(app, { issuer, keys, signingAlgorithm: config.signingAlgorithm });
+  registerDiscoveryRoutes(app, { issuer, idTokenSigningAlgorithm: config.idTokenSigningAlgorithm });
   registerEndSessionRoutes(app, { issuer, clients: clientStore, jwt: jwtVerifier, auth, sessions, csrf, audit });
   const applicationDeps = { auth, consents, tokenStore, clients: clientStore, revocations, audit, now };
   registerApplicationRoutes(app, applicationDeps);

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { resolveMasterKey } from '../crypto/master-key.ts';
-import { createKeyService, type KeyInfo } from '../keys/service.ts';
+import { createKeyService, SIGNING_ALGORITHMS, type KeyInfo, type SigningAlgorithm } from '../keys/service.ts';
 import { openStorage } from '../storage/open.ts';
 import { reportStartupError } from '../startup-error.ts';
 import { CliError, CONFIG_OPTION } from './command.ts';
@@ -12,9 +12,10 @@ const HELP = `Usage: gatehouse keys <list|rotate|retire> [options]
   keys list [--json]
       Every signing key: kid, algorithm, state (next / current / retired), when it signs from,
       when it leaves the JWKS.
-  keys rotate [--now]
-      Creates a new key. It is published at once and signs after twice the JWKS cache lifetime
-      (so verifiers have it before they meet a token it signed); --now makes it sign at once.
+  keys rotate [--now] [--algorithm ALG]
+      Creates a new key (of the access-token algorithm, or ALG: the ID-token family). It is
+      published at once and signs after twice the JWKS cache lifetime (so verifiers have it
+      before they meet a token it signed); --now makes it sign at once.
   keys retire KID [--unpublish]
       Stops KID signing (a successor takes over at once). The key stays in the JWKS until the
       tokens it signed expire; --unpublish drops it at once (a compromised key: every token it
@@ -32,7 +33,7 @@ export async function runKeys(argv: string[]): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { ...CONFIG_OPTION, json: { type: 'boolean' }, now: { type: 'boolean' }, unpublish: { type: 'boolean' } } });
+    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { ...CONFIG_OPTION, json: { type: 'boolean' }, now: { type: 'boolean' }, unpublish: { type: 'boolean' }, algorithm: { type: 'string' } } });
   } catch (error) {
     throw new CliError(`${(error as Error).message}\n\n${HELP}`, 2);
   }
@@ -59,7 +60,9 @@ export async function runKeys(argv: string[]): Promise<number> {
       return 0;
     }
     if (sub === 'rotate') {
-      const created = await keys.rotate({ immediate: values.now === true });
+      const algorithm = values.algorithm;
+      if (algorithm !== undefined && !(SIGNING_ALGORITHMS as readonly string[]).includes(algorithm)) throw new CliError(`--algorithm must be one of ${SIGNING_ALGORITHMS.join(', ')}`, 2);
+      const created = await keys.rotate({ immediate: values.now === true, ...(algorithm ? { algorithm: algorithm as SigningAlgorithm } : {}) });
       process.stdout.write(`created ${created.kid} (${created.alg}), signs from ${new Date(created.activatesAt).toISOString()}\n`);
       return 0;
     }

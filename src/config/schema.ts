@@ -269,6 +269,12 @@ export const configSchema = {
     default: 'ES256' as 'ES256' | 'EdDSA' | 'RS256',
     parse: p.oneOf(['ES256', 'EdDSA', 'RS256']),
   }),
+  idTokenSigningAlgorithm: key({
+    env: 'GATEHOUSE_ID_TOKEN_SIGNING_ALGORITHM',
+    doc: 'Algorithm of ID tokens: RS256 (the OpenID Connect default every client supports), ES256 or EdDSA. Its keys rotate like the access-token keys.',
+    default: 'RS256' as 'ES256' | 'EdDSA' | 'RS256',
+    parse: p.oneOf(['ES256', 'EdDSA', 'RS256']),
+  }),
   keyRotationDays: key({
     env: 'GATEHOUSE_KEY_ROTATION_DAYS',
     doc: 'A signing key signs for this many days, then its successor (published a JWKS cache lifetime earlier) takes over.',

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
 import { compactJwsProblem } from '../crypto/compact-jws.ts';
 import type { KeyService } from './service.ts';
-import { SIGNING_ALGORITHMS } from './service.ts';
+import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './service.ts';
 
 /** Clock-skew leeway for every JWT we verify (SEC-JWT-09: ≤ 30 s). */
 export const JWT_LEEWAY_SECONDS = 30;
@@ -11,10 +11,11 @@ const FORBIDDEN_HEADER_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256',
 const MAX_TOKEN_LENGTH = 8192;
 
 /** Signs JWTs with the current signing key; `typ` is always explicit (RFC 8725 §3.11). */
-export function createJWTSigner(keys: KeyService) {
+export function createJWTSigner(keys: KeyService, algorithm?: SigningAlgorithm) {
   return {
+    algorithm: (): SigningAlgorithm => keys.signingKey(algorithm).alg,
     async sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string> {
-      const key = keys.signingKey();
+      const key = keys.signingKey(algorithm);
       return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: options.typ }).sign(key.privateKey);
     },
   };

@@ -50,15 +50,15 @@ export interface KeyService {
   stop(): Promise<void>;
   /** Reloads from the database and rotates when due (runs every minute; tests call it). */
   tick(): Promise<void>;
-  /** The key that signs now. */
-  signingKey(): SigningKey;
+  /** The key that signs now, of `algorithm` (default: the first managed algorithm). */
+  signingKey(algorithm?: SigningAlgorithm): SigningKey;
   /** A published key by `kid` and algorithm, for verifying our own tokens. */
   verificationKey(kid: string, alg: string): CryptoKey | undefined;
   /** The public JWK Set: next, current and retired keys until every token they signed expired. */
   jwks(): { keys: JWK[] };
   list(): KeyInfo[];
   /** Creates the successor now; it signs after the publication lead (or at once with `immediate`). */
-  rotate(options?: { immediate?: boolean }): Promise<KeyInfo>;
+  rotate(options?: { immediate?: boolean; algorithm?: SigningAlgorithm }): Promise<KeyInfo>;
   /** Stops a key signing; `unpublish` also drops it from the JWKS at once (compromise). */
   retire(kid: string, options?: { unpublish?: boolean }): Promise<KeyInfo>;
 }
@@ -79,7 +79,13 @@ export function createKeyService(deps: {
   db: Kysely<DatabaseSchema>;
   ephemeral: EphemeralStore;
   sealKey: Buffer;
-  config: Pick<Config, 'signingAlgorithm' | 'keyRotationDays' | 'jwksCacheSeconds' | 'accessTokenMaxTtlSeconds'>;
+  config: Pick<Config, 'signingAlgorithm' | 'keyRotationDays' | 'jwksCacheSeconds' | 'accessTokenMaxTtlSeconds'> & { idTokenSigningAlgorithm?: SigningAlgorithm };
+  /**
+   * The algorithms kept signing, each its own rotating family (default: signingAlgorithm and,
+   * when configured, idTokenSigningAlgorithm). Keys of any other algorithm are retired and stay
+   * published until their tokens expired.
+   */
+  algorithms?: readonly SigningAlgorithm[];
   now?: () => number;
   onError?: (error: unknown, what: string) => void;
   onRotated?: (info: KeyInfo) => Promise<void> | void;
@@ -89,6 +95,8 @@ export function createKeyService(deps: {
   const leadMs = 2 * config.jwksCacheSeconds * 1000;
   const rotationMs = config.keyRotationDays * 86_400_000;
   const keepMs = config.accessTokenMaxTtlSeconds * 1000 + REMOVAL_SLACK_MS;
+  const algorithms: readonly SigningAlgorithm[] = [...new Set(deps.algorithms && deps.algorithms.length > 0 ? deps.algorithms : [config.signingAlgorithm, ...(config.idTokenSigningAlgorithm ? [config.idTokenSigningAlgorithm] : [])])];
+  const primary = algorithms[0]!;
   let keys: LoadedKey[] = [];
   const imported = new Map<string, LoadedKey>();
   let timer: NodeJS.Timeout | undefined;
@@ -132,18 +140,18 @@ export function createKeyService(deps: {
     return failed;
   }
 
-  /** The signer at `at`: the latest activated key that is not retired (ties: the larger kid). */
-  function signerAt(at: number): LoadedKey | undefined {
+  /** The signer of `alg` at `at`: the latest activated key of it that is not retired (ties: the larger kid). */
+  function signerAt(at: number, alg: SigningAlgorithm = primary): LoadedKey | undefined {
     let best: LoadedKey | undefined;
     for (const key of keys) {
-      if (key.row.retired_at !== null || key.row.activates_at > at) continue;
+      if (key.alg !== alg || key.row.retired_at !== null || key.row.activates_at > at) continue;
       if (!best || key.row.activates_at > best.row.activates_at || (key.row.activates_at === best.row.activates_at && key.row.kid > best.row.kid)) best = key;
     }
     return best;
   }
 
   function info(key: LoadedKey, at: number = now()): KeyInfo {
-    const signer = signerAt(at);
+    const signer = signerAt(at, key.alg);
     const state: KeyInfo['state'] = key.row.retired_at !== null ? 'retired' : key.row.activates_at > at ? 'next' : signer?.row.kid === key.row.kid ? 'current' : 'retired';
     return { kid: key.row.kid, alg: key.alg, createdAt: key.row.created_at, activatesAt: key.row.activates_at, retiredAt: key.row.retired_at, removeAfter: key.row.remove_after, state };
   }
@@ -160,8 +168,7 @@ export function createKeyService(deps: {
     }
   }
 
-  async function insertKey(activatesAt: number): Promise<LoadedKey> {
-    const alg = config.signingAlgorithm;
+  async function insertKey(activatesAt: number, alg: SigningAlgorithm = primary): Promise<LoadedKey> {
     const pair = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}), ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
     const privateJwk = await exportJWK(pair.privateKey);
     const publicJwk = await exportJWK(pair.publicKey);
@@ -184,11 +191,15 @@ export function createKeyService(deps: {
   /** Marks keys that a newer key has replaced as retired, and deletes keys past their removal. */
   async function settle(at: number): Promise<boolean> {
     let changed = false;
-    const signer = signerAt(at);
     for (const key of keys) {
-      if (key.row.retired_at === null && signer && key !== signer && key.row.activates_at <= at) {
-        // Replaced at the moment its successor activated: tokens it signed expire within keepMs of that.
-        const retiredAt = signer.row.activates_at;
+      if (key.row.retired_at !== null || key.row.activates_at > at) continue;
+      const managed = algorithms.includes(key.alg);
+      const signer = managed ? signerAt(at, key.alg) : undefined;
+      if (managed && (!signer || signer === key)) continue;
+      {
+        // Replaced at the moment its successor activated (or now, for an algorithm no longer
+        // used): tokens it signed expire within keepMs of that.
+        const retiredAt = signer ? signer.row.activates_at : at;
         await db.updateTable('signing_keys').set({ retired_at: retiredAt, remove_after: retiredAt + keepMs }).where('kid', '=', key.row.kid).where('retired_at', 'is', null).execute();
         changed = true;
       }
@@ -199,9 +210,9 @@ export function createKeyService(deps: {
   }
 
   /** What is due: a first key, or the successor of a key nearing the end of its period. */
-  function due(at: number): { activatesAt: number } | undefined {
-    const signer = signerAt(at);
-    const pending = keys.some((key) => key.row.retired_at === null && key.row.activates_at > at);
+  function due(at: number, alg: SigningAlgorithm): { activatesAt: number } | undefined {
+    const signer = signerAt(at, alg);
+    const pending = keys.some((key) => key.alg === alg && key.row.retired_at === null && key.row.activates_at > at);
     if (!signer) {
       // Nothing signs: a key that is about to activate will do; otherwise one is needed now.
       return pending ? undefined : { activatesAt: at };
@@ -226,25 +237,30 @@ export function createKeyService(deps: {
     await reload();
     const at = now();
     let changed = await settle(at);
-    if (due(at)) {
+    if (algorithms.some((alg) => due(at, alg))) {
       // One creator at a time, in this process and across instances; re-check under the lock.
       creating ??= (async () => {
         const created = await withLock(async () => {
           await reload();
-          const stillDue = due(now());
-          if (!stillDue) return false;
-          const key = await insertKey(stillDue.activatesAt);
-          await deps.onRotated?.(info(key));
-          return true;
+          let any = false;
+          for (const alg of algorithms) {
+            const stillDue = due(now(), alg);
+            if (!stillDue) continue;
+            const key = await insertKey(stillDue.activatesAt, alg);
+            await deps.onRotated?.(info(key));
+            any = true;
+          }
+          return any;
         });
         if (created) changed = true;
       })().finally(() => {
         creating = undefined;
       });
       await creating;
-      if (!signerAt(now())) {
-        // Another instance holds the lock while creating the first key: wait for it briefly.
-        for (let attempt = 0; attempt < 50 && !signerAt(now()); attempt++) {
+      const missing = () => algorithms.some((alg) => !signerAt(now(), alg));
+      if (missing()) {
+        // Another instance holds the lock while creating the first keys: wait for it briefly.
+        for (let attempt = 0; attempt < 50 && missing(); attempt++) {
           await new Promise((resolve) => setTimeout(resolve, 100));
           await reload();
         }
@@ -266,7 +282,7 @@ export function createKeyService(deps: {
         throw new KeyUnavailableError(`the signing key ${failed[0]} cannot be opened with this master key — GATEHOUSE_MASTER_KEY must be the key this database was set up with`);
       }
       await tick();
-      if (!signerAt(now())) throw new Error('no signing key could be loaded or created (is the master key the one the keys were sealed with?)');
+      if (algorithms.some((alg) => !signerAt(now(), alg))) throw new Error('no signing key could be loaded or created (is the master key the one the keys were sealed with?)');
       unsubscribe = await ephemeral.subscribe(KEYS_CHANNEL, () => {
         reload().catch((error: unknown) => deps.onError?.(error, 'reloading signing keys'));
       });
@@ -283,9 +299,9 @@ export function createKeyService(deps: {
       await creating?.catch(() => {});
     },
     tick,
-    signingKey: () => {
-      const signer = signerAt(now());
-      if (!signer) throw new Error('no signing key is active');
+    signingKey: (algorithm = primary) => {
+      const signer = signerAt(now(), algorithm);
+      if (!signer) throw new Error(`no ${algorithm} signing key is active`);
       return { kid: signer.row.kid, alg: signer.alg, privateKey: signer.privateKey };
     },
     verificationKey: (kid, alg) => {
@@ -305,8 +321,9 @@ export function createKeyService(deps: {
     rotate: async (options = {}) => {
       await reload();
       const at = now();
-      const previous = signerAt(at);
-      const key = await insertKey(options.immediate ? at : at + leadMs);
+      const alg = options.algorithm ?? primary;
+      const previous = signerAt(at, alg);
+      const key = await insertKey(options.immediate ? at : at + leadMs, alg);
       if (options.immediate && previous) {
         // The new key signs from now on, even within the same millisecond as its predecessor.
         await db.updateTable('signing_keys').set({ retired_at: at, remove_after: at + keepMs }).where('kid', '=', previous.row.kid).where('retired_at', 'is', null).execute();
@@ -324,14 +341,14 @@ export function createKeyService(deps: {
       const key = keys.find((candidate) => candidate.row.kid === kid);
       if (!key) throw new Error(`no signing key with kid ${kid}`);
       const at = now();
-      const wasSigner = signerAt(at)?.row.kid === kid;
+      const wasSigner = signerAt(at, key.alg)?.row.kid === kid;
       await db.updateTable('signing_keys').set({ retired_at: key.row.retired_at ?? at, remove_after: options.unpublish ? at : (key.row.remove_after ?? at + keepMs) }).where('kid', '=', kid).execute();
       await reload();
       if (wasSigner) {
         // Something must sign: bring a published successor forward, or create one at once.
-        const next = keys.filter((candidate) => candidate.row.retired_at === null).at(-1);
+        const next = keys.filter((candidate) => candidate.alg === key.alg && candidate.row.retired_at === null).at(-1);
         if (next) await db.updateTable('signing_keys').set({ activates_at: at }).where('kid', '=', next.row.kid).execute();
-        else await insertKey(at);
+        else if (algorithms.includes(key.alg)) await insertKey(at, key.alg);
         await reload();
       }
       await announce();

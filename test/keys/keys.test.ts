@@ -89,7 +89,7 @@ describe('signing keys on SQLite', () => {
         assert.ok(privateJwk.d.length > 20);
         assert.ok(!JSON.stringify(row).includes(privateJwk.d));
         // A second start on the same database reuses the key.
-        const again = keyService(database, ephemeral, clock);
+        const again = keyService(database, ephemeral, clock, { ...CONFIG, signingAlgorithm: alg });
         await again.start();
         assert.deepEqual(again.list().map((key) => key.kid), [only!.kid]);
         await again.stop();
@@ -211,5 +211,28 @@ describe('signing keys across instances (PostgreSQL + Redis)', { skip: skipUnles
       for (const database of databases) await database.close();
       await drop();
     }
+  });
+});
+
+describe('several algorithm families (access tokens and ID tokens)', () => {
+  it('each managed algorithm has its own signer; a key of an algorithm no longer used is retired but stays published', async () => {
+    const database = await sqlite();
+    const clock = new Clock();
+    const both = createKeyService({ db: database.db, ephemeral: createMemoryStore(), sealKey: SEAL_KEY, config: { ...CONFIG, idTokenSigningAlgorithm: 'RS256' }, now: clock.now });
+    await both.start();
+    assert.equal(both.signingKey().alg, 'ES256');
+    assert.equal(both.signingKey('RS256').alg, 'RS256');
+    assert.deepEqual(both.list().map((key) => key.state), ['current', 'current']);
+    await both.stop();
+    // The operator switches access tokens to EdDSA: the ES256 key stops signing, stays published.
+    const switched = createKeyService({ db: database.db, ephemeral: createMemoryStore(), sealKey: SEAL_KEY, config: { ...CONFIG, signingAlgorithm: 'EdDSA', idTokenSigningAlgorithm: 'RS256' }, now: clock.now });
+    await switched.start();
+    assert.equal(switched.signingKey().alg, 'EdDSA');
+    const es = switched.list().find((key) => key.alg === 'ES256')!;
+    assert.equal(es.state, 'retired');
+    assert.ok(switched.jwks().keys.some((key) => key.kid === es.kid), 'still published for the tokens it signed');
+    assert.equal(switched.list().filter((key) => key.alg === 'RS256' && key.state === 'current').length, 1, 'the ID-token family is untouched');
+    await switched.stop();
+    await database.close();
   });
 });

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { KeyService } from '../../keys/service.ts';
 import type { User } from '../accounts/store.ts';
 
 /** The claims each scope releases (OIDC Core §5.4; `roles` is ours). */
@@ -21,7 +20,7 @@ export function accessTokenHash(accessToken: string, alg: string): string {
 }
 
 /** ID tokens, signed with the same keys as access tokens, `typ: JWT` (never `at+jwt`). */
-export function createIdTokenIssuer(deps: { keys: KeyService; signer: { sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string> }; issuer: string; ttlSeconds: number; now: () => number }) {
+export function createIdTokenIssuer(deps: { signer: { algorithm(): string; sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string> }; issuer: string; ttlSeconds: number; now: () => number }) {
   return {
     async issue(input: { user: Pick<User, 'id' | 'email' | 'name' | 'emailVerifiedAt' | 'roles'>; clientId: string; scope: readonly string[]; nonce?: string | undefined; authTime: number; amr: readonly string[]; sessionId: string | null; accessToken?: string }): Promise<string> {
       const iat = Math.floor(deps.now() / 1000);
@@ -38,7 +37,7 @@ export function createIdTokenIssuer(deps: { keys: KeyService; signer: { sign(cla
       };
       if (input.nonce !== undefined) claims.nonce = input.nonce;
       if (input.sessionId) claims.sid = input.sessionId;
-      if (input.accessToken) claims.at_hash = accessTokenHash(input.accessToken, deps.keys.signingKey().alg);
+      if (input.accessToken) claims.at_hash = accessTokenHash(input.accessToken, deps.signer.algorithm());
       return deps.signer.sign(claims, { typ: 'JWT' });
     },
   };

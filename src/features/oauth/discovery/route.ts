@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import type { KeyService } from '../../../keys/service.ts';
 
 export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'roles', 'offline_access'];
 
@@ -8,9 +7,9 @@ export const SCOPES_SUPPORTED = ['openid', 'profile', 'email', 'roles', 'offline
  * (RFC 8414): the same document, advertising exactly what is implemented — code flow only,
  * S256 only, no request objects, `iss` in authorization responses (RFC 9207).
  */
-export function registerDiscoveryRoutes(app: FastifyInstance, deps: { issuer: string; keys: KeyService; signingAlgorithm: string }): void {
+export function registerDiscoveryRoutes(app: FastifyInstance, deps: { issuer: string; idTokenSigningAlgorithm: string }): void {
   const document = () => {
-    const algs = [...new Set([deps.signingAlgorithm, ...deps.keys.list().filter((key) => key.state !== 'retired').map((key) => key.alg)])];
+    const algs = [deps.idTokenSigningAlgorithm];
     const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
     return {
       issuer: deps.issuer,

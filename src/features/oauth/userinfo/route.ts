@@ -30,7 +30,16 @@ function refuse(reply: FastifyReply, status: 401 | 403, error: 'invalid_token' |
 export function registerUserinfoRoute(app: FastifyInstance, deps: { issuer: string; verifier: AccessTokenVerifier; users: UserStore }): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('access-control-allow-origin', '*');
-    const token = bearerToken(request);
+    let token = bearerToken(request);
+    // RFC 6750 §2.2: a form-encoded POST body may carry the token instead (never the query string).
+    const body = request.method === 'POST' && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(request.headers['content-type'] ?? '') ? (request.body as Record<string, unknown> | undefined) : undefined;
+    const inBody = body?.access_token;
+    if (inBody !== undefined) {
+      if (token !== undefined || typeof inBody !== 'string') {
+        return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: 'Send the access token one way only.' });
+      }
+      token = inBody;
+    }
     if (!token) return refuse(reply, 401, undefined, 'A bearer access token is required.');
     const claims = await deps.verifier.active(token);
     if (!claims) return refuse(reply, 401, 'invalid_token', 'The access token is invalid, expired or revoked.');
