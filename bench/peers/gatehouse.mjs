@@ -1,6 +1,6 @@
 // Gatehouse as a target of the peer harness in ../shared/peers (see bench/README.md):
 //   node bench/bench.mjs --targets oidc-provider,better-auth,express-classic,/path/to/gatehouse/bench/peers/gatehouse.mjs
-// GATEHOUSE_BENCH_BACKEND=scaled runs it on the harness's PostgreSQL + Redis instead of SQLite.
+// GH_BENCH_BACKEND=scaled runs it on the harness's PostgreSQL + Redis instead of SQLite.
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -10,15 +10,15 @@ const HARNESS = process.env.PEERS_HARNESS || path.join(HERE, '..', '..', '..', '
 const { basic, form, mapLimit, request } = await import(pathToFileURL(path.join(HARNESS, 'bench', 'lib', 'http.mjs')).href);
 const EMAIL = 'bench@example.com';
 const PASSWORD = 'correct horse battery staple';
-const scaled = process.env.GATEHOUSE_BENCH_BACKEND === 'scaled';
+const scaled = process.env.GH_BENCH_BACKEND === 'scaled';
 
 export default {
   name: scaled ? 'gatehouse-pg-redis' : 'gatehouse',
   server: (cfg) => ({
     command: ['bash', path.join(HERE, 'start-gatehouse.sh')],
     cwd: path.join(HERE, '..', '..'),
-    port: cfg.port('GATEHOUSE_BENCH_PORT', scaled ? 4108 : 4107),
-    env: { GATEHOUSE_BENCH_BACKEND: scaled ? 'scaled' : 'embedded' },
+    port: cfg.port('GH_BENCH_PORT', scaled ? 4108 : 4107),
+    env: { GH_BENCH_BACKEND: scaled ? 'scaled' : 'embedded' },
     readyPath: '/readyz',
     stores: scaled ? ['redis', 'postgres'] : [],
   }),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts Gatehouse for the peer harness (../shared/peers): a fresh data dir, the bench user,
 # the bench clients, then `exec` so the harness measures the server's own pid.
-# Env from the harness: PORT, HOST, PEERS_DIR; GATEHOUSE_BENCH_BACKEND=embedded|scaled.
+# Env from the harness: PORT, HOST, PEERS_DIR; GH_BENCH_BACKEND=embedded|scaled.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 NODE="$ROOT/node_modules/.bin/node"
@@ -12,10 +12,10 @@ export GATEHOUSE_DATA_DIR="$DATA"
 export GATEHOUSE_PORT="$PORT" GATEHOUSE_HOST="$HOST" GATEHOUSE_PUBLIC_URL="http://localhost:$PORT"
 export GATEHOUSE_LOG_LEVEL=warn
 # Benchmarks sign in far more often than people do.
-export GATEHOUSE_SIGN_IN_LIMIT_PER_IP=100000000 GATEHOUSE_SIGN_UP_LIMIT_PER_IP=100000000
-if [ "${GATEHOUSE_BENCH_BACKEND:-embedded}" = scaled ]; then
-  export GATEHOUSE_DATABASE_URL="${GATEHOUSE_BENCH_PG_URL:-postgres://postgres@127.0.0.1:${PG_PORT:-5440}/postgres}"
-  export GATEHOUSE_REDIS_URL="${GATEHOUSE_BENCH_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6390}}"
+export GATEHOUSE_SIGN_IN_LIMIT_PER_IP=100000 GATEHOUSE_SIGN_UP_LIMIT_PER_IP=100000
+if [ "${GH_BENCH_BACKEND:-embedded}" = scaled ]; then
+  export GATEHOUSE_DATABASE_URL="${GH_BENCH_PG_URL:-postgres://postgres@127.0.0.1:${PG_PORT:-5440}/postgres}"
+  export GATEHOUSE_REDIS_URL="${GH_BENCH_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6390}}"
   export GATEHOUSE_REDIS_PREFIX="gh-bench-$PORT:"
 fi
 export GATEHOUSE_CLIENTS="[
