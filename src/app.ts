@@ -169,7 +169,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const idTokens = createIdTokenIssuer({ signer: createJWTSigner(keys, config.idTokenSigningAlgorithm), issuer, ttlSeconds: config.idTokenTtlSeconds, now });
   const authorizationCode = createAuthorizationCodeGrant({ state: authorizationState, tokenStore, revocations, idTokens, sessionLive: (id) => sessions.touchIfLive(id), audit, codeTtlSeconds: config.authorizationCodeTtlSeconds, now });
   registerTokenEndpoint(app, { issuer, accessTokens, refreshTokens, users: context.users, authenticator, grants: { authorization_code: authorizationCode } });
-  registerAuthorizeRoutes(app, { issuer, clients: clientStore, consents, state: authorizationState, auth, csrf, audit, firstPartySkipConsent: config.firstPartySkipConsent, now });
+  registerAuthorizeRoutes(app, { issuer, clients: clientStore, consents, state: authorizationState, auth, csrf, audit, firstPartySkipConsent: config.firstPartySkipConsent, jwt: jwtVerifier, now });
   registerUserinfoRoute(app, { issuer, verifier, users: context.users });
   registerDiscoveryRoutes(app, { issuer, idTokenSigningAlgorithm: config.idTokenSigningAlgorithm });
   registerEndSessionRoutes(app, { issuer, clients: clientStore, jwt: jwtVerifier, auth, sessions, csrf, audit });
@@ -180,6 +180,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   registerRevocationStream(app, { issuer, authenticator, revocations, store: tokenStore, now });
   registerAdminClientRoutes(app, { registry: clients, auth, users: context.users });
   registerPages(app, { config, csrf, auth, sessions, accounts, login, audit, formActionFor: authorizationFormAction(authorizationState),
+    onSessionReplaced: (from, to) => tokenStore.moveGrants(from, to),
     applications: {
       list: (userId) => listApplications(userId, applicationDeps),
       revoke: async (userId, clientId) => {

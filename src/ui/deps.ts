@@ -17,6 +17,8 @@ export interface PagesDeps {
   audit: AuditLog;
   /** Extra form-action sources for a sign-in that returns to `returnTo` (an authorization in progress). */
   formActionFor?: (returnTo: string | undefined) => Promise<string[]>;
+  /** The same user signed in again in this browser: tokens bound to the old session move to the new one. */
+  onSessionReplaced?: (oldSessionId: string, newSessionId: string) => Promise<void>;
   /** The applications a user authorised (OpenID Connect provider), shown on /account. */
   applications?: {
     list(userId: string): Promise<{ client_id: string; name: string; scopes: string[]; consented_at: number | null }[]>;

@@ -21,7 +21,7 @@ export interface RevocationService {
   revokeClient(clientId: string): Promise<void>;
   /** The user revoked an application: every grant of that user and client. */
   revokeUserClient(userId: string, clientId: string): Promise<void>;
-  isRevoked(token: { jti?: string | undefined; grantId?: string | undefined; sessionId?: string | undefined; clientId?: string | undefined; issuedAt?: number | undefined }): Promise<boolean>;
+  isRevoked(token: { jti?: string | undefined; grantId?: string | undefined; sessionId?: string | undefined; clientId?: string | undefined; issuedAt?: number | undefined; userId?: string | undefined }): Promise<boolean>;
   subscribe(handler: (revocation: Revocation) => void): Promise<() => Promise<void>>;
 }
 
@@ -85,12 +85,16 @@ export function createRevocationService(deps: {
       await grantsRevoked(grants, 'client deleted');
     },
     revokeUserClient: async (userId, clientId) => {
+      // Durable only (not streamed): codes and interactions of that user and client made before
+      // now are refused at redemption; tokens die with their grants.
+      await store.addRevocations([{ ...covering('user-client', `${clientId} ${userId}`) }]);
       const grants = await store.revokeGrantsOfClient(clientId, now(), userId);
       await grantsRevoked(grants, 'application revoked by the user');
     },
     isRevoked: async (token) => {
       const candidates: RevocationCandidate[] = [];
       if (token.clientId && token.issuedAt !== undefined) candidates.push({ kind: 'client', value: token.clientId, issuedAt: token.issuedAt });
+      if (token.clientId && token.userId && token.issuedAt !== undefined) candidates.push({ kind: 'user-client', value: `${token.clientId} ${token.userId}`, issuedAt: token.issuedAt });
       if (token.jti) candidates.push({ kind: 'jti', value: token.jti });
       if (token.grantId) candidates.push({ kind: 'grant', value: token.grantId });
       if (token.sessionId) candidates.push({ kind: 'session', value: token.sessionId });

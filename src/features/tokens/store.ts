@@ -5,7 +5,7 @@ export type Grant = GrantsTable;
 export type RefreshTokenRow = RefreshTokensTable;
 
 /** What a revocation names: one access token, a grant, a session, or a client (every token issued to it until then). */
-export type RevocationKind = 'jti' | 'grant' | 'session' | 'client';
+export type RevocationKind = 'jti' | 'grant' | 'session' | 'client' | 'user-client';
 
 /** A (kind, value) to look up; with `issuedAt` (ms), only a revocation made at or after it counts. */
 export interface RevocationCandidate {
@@ -39,6 +39,8 @@ export interface TokenStore {
   revokeGrantsOfClient(clientId: string, now: number, userId?: string): Promise<Grant[]>;
   /** Live grants of the user (the applications they authorised). */
   liveGrantsOfUser(userId: string, now: number): Promise<Grant[]>;
+  /** Rebinds the live grants of one session to another (the same user signed in again). */
+  moveGrants(fromSessionId: string, toSessionId: string): Promise<void>;
   addRevocations(revocations: readonly Revocation[]): Promise<void>;
   /** Whether any of the given (kind, value) pairs is revoked and not yet expired. */
   isRevoked(candidates: readonly RevocationCandidate[], now: number): Promise<boolean>;
@@ -91,6 +93,9 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
       sessionIds.length === 0 ? Promise.resolve([]) : revokeWhere((query) => query.where('session_id', 'in', [...sessionIds]), now),
     revokeGrantsOfUser: (userId, now) => revokeWhere((query) => query.where('user_id', '=', userId), now),
     revokeGrantsOfClient: (clientId, now, userId) => revokeWhere((query) => (userId === undefined ? query.where('client_id', '=', clientId) : query.where('client_id', '=', clientId).where('user_id', '=', userId)), now),
+    moveGrants: async (fromSessionId, toSessionId) => {
+      await db.updateTable('grants').set({ session_id: toSessionId }).where('session_id', '=', fromSessionId).where('revoked_at', 'is', null).execute();
+    },
     liveGrantsOfUser: (userId, now) => selectLive().where('user_id', '=', userId).where('expires_at', '>', now).orderBy('created_at', 'desc').execute(),
     addRevocations: async (revocations) => {
       for (const revocation of revocations) {

@@ -40,6 +40,7 @@ export function registerRevocationStream(app: FastifyInstance, deps: { issuer: s
       'x-content-type-options': 'nosniff',
     });
     const send = (revocation: Revocation): void => {
+      if (revocation.kind === 'user-client') return; // internal: guards code redemption only
       raw.write(`id: ${revocation.revokedAt}\nevent: revocation\ndata: ${JSON.stringify({ kind: revocation.kind, value: revocation.value, revoked_at: Math.floor(revocation.revokedAt / 1000), expires_at: Math.ceil(revocation.expiresAt / 1000) })}\n\n`);
     };
     raw.write('retry: 1000\n\n');

@@ -74,7 +74,12 @@ export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
 
     // SEC-SESS-01: the new session has a new id; a session this browser already had ends server-side.
     const previous = await auth.current(request);
-    if (previous) await sessions.revoke(previous.session.id, previous.user.id);
+    if (previous) {
+      // Re-authentication of the same user (prompt=login, max_age) is not a sign-out: the
+      // applications' session-bound grants follow the new session instead of being revoked.
+      if (previous.user.id === result.value.user.id) await deps.onSessionReplaced?.(previous.session.id, result.value.session.id);
+      await sessions.revoke(previous.session.id, previous.user.id);
+    }
     auth.forget(request);
     csrf.renew(reply); // a new CSRF binding for the signed-in browser
     auth.setCookie(reply, result.value.token);

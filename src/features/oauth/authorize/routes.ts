@@ -24,6 +24,8 @@ export interface AuthorizeDeps {
   csrf: Csrf;
   audit: AuditLog;
   firstPartySkipConsent: boolean;
+  /** Verifies our own ID tokens (`id_token_hint`). */
+  jwt: { verify(token: string, expect: { typ: string; requiredClaims?: string[]; ignoreExpiry?: boolean }): Promise<Record<string, unknown>> };
   now: () => number;
 }
 
@@ -58,7 +60,16 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
       if (failure.kind === 'page') return sendErrorPage(request, reply, failure.error);
       return errorRedirect(reply, failure.redirectUri, failure.state, failure.error, failure.description);
     }
-    const interaction = await state.saveInteraction({ request: { ...result.request, prompt: [...result.request.prompt] }, createdAt: now() });
+    // id_token_hint (OIDC Core §3.1.2.1): one of our ID tokens (possibly expired) naming the user
+    // the client expects; anything else — an access token, a forged or foreign token — is refused.
+    const hint = typeof params.id_token_hint === 'string' && params.id_token_hint !== '' ? params.id_token_hint : undefined;
+    let hintSub: string | undefined;
+    if (hint !== undefined) {
+      const claims = await deps.jwt.verify(hint, { typ: 'JWT', requiredClaims: ['sub', 'aud'], ignoreExpiry: true }).catch(() => undefined);
+      if (!claims || typeof claims.sub !== 'string') return errorRedirect(reply, result.request.redirectUri, result.request.state, 'invalid_request', 'The id_token_hint is not a valid ID token of this server.');
+      hintSub = claims.sub;
+    }
+    const interaction = await state.saveInteraction({ request: { ...result.request, prompt: [...result.request.prompt] }, createdAt: now(), ...(hintSub ? { hintSub } : {}) });
     return proceed(request, reply, interaction, result.client);
   }
 
@@ -66,11 +77,15 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
   async function proceed(request: FastifyRequest, reply: FastifyReply, interaction: Interaction, client: Client): Promise<FastifyReply> {
     const { request: authz } = interaction;
     const record = await auth.current(request);
-    const freshLogin = record !== undefined && record.session.authTime >= interaction.createdAt;
+    // Fresh: the user signed in after this request sent them to the sign-in page.
+    const freshLogin = record !== undefined && interaction.loginRequested === true && record.session.authTime >= interaction.createdAt;
     const tooOld = record !== undefined && authz.maxAge !== undefined && now() - record.session.authTime > authz.maxAge * 1000 && !freshLogin;
-    const needsLogin = !record || tooOld || (authz.prompt.includes('login') && !freshLogin);
+    // A hint naming another user than the signed-in one never switches accounts silently.
+    const otherUser = record !== undefined && interaction.hintSub !== undefined && interaction.hintSub !== record.user.id && !freshLogin;
+    const needsLogin = !record || tooOld || otherUser || (authz.prompt.includes('login') && !freshLogin);
     if (needsLogin) {
       if (authz.prompt.includes('none')) return finishWithError(reply, interaction, 'login_required', 'The user is not signed in.');
+      await state.updateInteraction({ ...interaction, loginRequested: true });
       return reply.redirect(`/login?return_to=${encodeURIComponent(`${CONTINUE}?interaction=${interaction.id}`)}`, 303);
     }
     const skip = client.firstParty && deps.firstPartySkipConsent;

@@ -9,6 +9,10 @@ export interface Interaction {
   createdAt: number;
   /** The browser session that may complete it, fixed at the first page shown to a signed-in user. */
   sessionId?: string;
+  /** `sub` of a valid `id_token_hint`: the request is for that user only. */
+  hintSub?: string;
+  /** Set when the user was sent to sign in: a sign-in after `createdAt` then counts as fresh. */
+  loginRequested?: boolean;
 }
 
 /** What an authorization code stands for; stored under the code's SHA-256, consumed once. */

@@ -21,6 +21,7 @@ interface LogoutRequest {
   clientId: string | undefined;
   postLogout: string | undefined;
   state: string | undefined;
+  hint: string | undefined;
   hintSid: string | undefined;
   hintSub: string | undefined;
 }
@@ -47,6 +48,9 @@ export function registerEndSessionRoutes(app: FastifyInstance, deps: { issuer: s
     if (hintClaims && text('client_id') !== undefined && text('client_id') !== hintAud) return { error: 'client_id does not match the id_token_hint.' };
     const postLogout = text('post_logout_redirect_uri');
     let redirect: string | undefined;
+    // Only a valid id_token_hint of ours lets the logout end at the application (SEC-OIDF-16);
+    // without one the user still signs out, and stays on Gatehouse.
+    if (postLogout !== undefined && hintClaims === undefined) return { redirect: undefined, clientId, postLogout: undefined, state: undefined, hint: undefined, hintSid: undefined, hintSub: undefined };
     if (postLogout !== undefined) {
       const client = clientId ? await deps.clients.get(clientId) : undefined;
       if (!client || !client.postLogoutRedirectUris.includes(postLogout)) return { error: 'The post_logout_redirect_uri is not registered for this application.' };
@@ -57,6 +61,7 @@ export function registerEndSessionRoutes(app: FastifyInstance, deps: { issuer: s
       clientId,
       postLogout,
       state: text('state')?.slice(0, 2048),
+      hint,
       hintSid: typeof hintClaims?.sid === 'string' ? hintClaims.sid : undefined,
       hintSub: typeof hintClaims?.sub === 'string' ? hintClaims.sub : undefined,
     };
@@ -96,6 +101,7 @@ ${csrfInput(deps.csrf.formToken(request, reply))}
 ${logout.clientId ? hiddenInput('client_id', logout.clientId) : ''}
 ${logout.postLogout ? hiddenInput('post_logout_redirect_uri', logout.postLogout) : ''}
 ${logout.state ? hiddenInput('state', logout.state) : ''}
+${logout.hint && logout.postLogout ? hiddenInput('id_token_hint', logout.hint) : ''}
 <button type="submit">Sign out</button>
 </form>
 <p class="links"><a href="/account">Stay signed in</a></p>`,
@@ -107,7 +113,7 @@ ${logout.state ? hiddenInput('state', logout.state) : ''}
   app.post('/oauth/end-session/confirm', pagePost(deps.csrf), async (request, reply) => {
     const fields = checkedForm(request, deps.csrf);
     // The same checks again: only a URI registered for the named client is followed.
-    const logout = await parse({ client_id: fields.client_id, post_logout_redirect_uri: fields.post_logout_redirect_uri, state: fields.state });
+    const logout = await parse({ client_id: fields.client_id, post_logout_redirect_uri: fields.post_logout_redirect_uri, state: fields.state, id_token_hint: fields.id_token_hint });
     await endSession(request, reply);
     return reply.redirect('error' in logout ? '/login?notice=signed-out' : (logout.redirect ?? '/login?notice=signed-out'), 303);
   });

@@ -55,6 +55,8 @@ export function createAuthorizationCodeGrant(deps: {
     const expected = Buffer.from(record.codeChallenge, 'base64url');
     if (expected.length !== computed.length || !timingSafeEqual(computed, expected)) throw invalidGrant('code_verifier does not match');
 
+    // The user revoked the application (or it was deleted) after the code was issued.
+    if (await deps.revocations.isRevoked({ clientId: client.clientId, userId: record.userId, issuedAt: record.issuedAt })) throw invalidGrant('access revoked after the code was issued');
     const user = await grantDeps.users.findById(record.userId);
     if (!user || user.disabledAt !== null) throw invalidGrant('user gone or disabled');
     // Tokens of a session that ended meanwhile would outlive it (SEC-OAUTH-22).
