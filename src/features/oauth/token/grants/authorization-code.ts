@@ -10,6 +10,7 @@ import type { GrantHandler } from '../types.ts';
 import { withUserinfoAudience } from './audience.ts';
 
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+const PENDING = 'pending';
 
 function invalidGrant(detail: string) {
   return apiError('invalid_grant', 'The authorization code is invalid, expired or already used.', { detail });
@@ -34,14 +35,21 @@ export function createAuthorizationCodeGrant(deps: {
     const code = requiredParam(body, 'code');
     const record = await deps.state.redeemCode(code);
     if (!record) {
-      const grantId = await deps.state.redeemedGrant(code);
-      const grant = grantId ? await deps.tokenStore.getGrant(grantId) : undefined;
+      // A replay: the first redemption may still be minting its grant — wait for it briefly.
+      let grantId = await deps.state.redeemedGrant(code);
+      for (let attempt = 0; attempt < 50 && grantId === PENDING; attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        grantId = await deps.state.redeemedGrant(code);
+      }
+      const grant = grantId && grantId !== PENDING ? await deps.tokenStore.getGrant(grantId) : undefined;
       if (grant) {
         await deps.revocations.revokeGrant(grant, 'authorization code reused');
         await deps.audit.record({ type: 'token-revoked', outcome: 'failure', userId: grant.user_id, detail: { grant_id: grant.id, client_id: grant.client_id, reason: 'authorization code reused' } });
       }
       throw invalidGrant(grant ? 'code reuse: grant revoked' : 'unknown code');
     }
+    // Marked at once, so that a replay racing this redemption finds it and waits for the grant.
+    await deps.state.markRedeemed(code, PENDING);
     if (record.clientId !== client.clientId) throw invalidGrant('code of another client');
     const redirectUri = param(body, 'redirect_uri');
     if (record.redirectUriSent ? redirectUri !== record.redirectUri : redirectUri !== undefined && redirectUri !== record.redirectUri) {
