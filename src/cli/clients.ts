@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
 import { ApiError } from '../errors/catalog.ts';
 import { createAuditLog } from '../features/audit/audit-log.ts';
 import { clientView, type Client, type ClientMetadata, type ClientType, type GrantType, type TokenEndpointAuthMethod } from '../features/clients/model.ts';
@@ -10,8 +8,7 @@ import { createRevocationService } from '../features/tokens/revocation.ts';
 import { createSqlTokenStore } from '../features/tokens/store.ts';
 import { createClientStore } from '../features/clients/store.ts';
 import { openStorage } from '../storage/open.ts';
-import { reportStartupError } from '../startup-error.ts';
-import { CliError, CONFIG_OPTION } from './command.ts';
+import { CliError, CONFIG_OPTION, loadCliConfig } from './command.ts';
 
 const HELP = `Usage: gatehouse clients <create|list|show|rotate-secret|delete> [options]
 
@@ -83,13 +80,8 @@ export async function runClients(argv: string[]): Promise<number> {
   const clientId = sub === 'show' || sub === 'rotate-secret' || sub === 'delete' ? onePositional(sub, positionals) : undefined;
   const gracePeriodSeconds = values['grace-period'] === undefined ? undefined : integer('--grace-period', values['grace-period']);
 
-  let config: Config;
-  try {
-    config = loadConfig({ env: process.env, configFile: values.config });
-  } catch (error) {
-    reportStartupError(error);
-    return 2;
-  }
+  const config = loadCliConfig(values.config);
+  if (!config) return 2;
   const storage = await openStorage(config);
   try {
     const db = storage.database.db;

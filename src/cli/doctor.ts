@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, redactedConfig } from '../config/load.ts';
+import { redactedConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { MASTER_KEY_FILE } from '../crypto/master-key.ts';
 import { openDatabase } from '../storage/sql/database.ts';
 import { pendingMigrations } from '../storage/sql/migrate.ts';
 import { openEphemeralStore } from '../storage/ephemeral/open.ts';
-import { CliError, CONFIG_OPTION } from './command.ts';
-import { reportStartupError } from '../startup-error.ts';
+import { CliError, CONFIG_OPTION, loadCliConfig } from './command.ts';
 
 const HELP = `Usage: gatehouse doctor [--config FILE] [--json]
 
@@ -35,13 +34,8 @@ export async function runDoctor(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  let config: Config;
-  try {
-    config = loadConfig({ env: process.env, configFile: values.config });
-  } catch (error) {
-    reportStartupError(error);
-    return 2;
-  }
+  const config = loadCliConfig(values.config);
+  if (!config) return 2;
   const checks = await runChecks(config);
   const ok = checks.every((check) => check.ok);
   if (values.json) {

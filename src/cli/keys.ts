@@ -1,11 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.ts';
-import type { Config } from '../config/schema.ts';
 import { resolveMasterKey } from '../crypto/master-key.ts';
 import { createKeyService, SIGNING_ALGORITHMS, type KeyInfo, type SigningAlgorithm } from '../keys/service.ts';
 import { openStorage } from '../storage/open.ts';
-import { reportStartupError } from '../startup-error.ts';
-import { CliError, CONFIG_OPTION } from './command.ts';
+import { CliError, CONFIG_OPTION, loadCliConfig } from './command.ts';
 
 const HELP = `Usage: gatehouse keys <list|rotate|retire> [options]
 
@@ -44,13 +41,8 @@ export async function runKeys(argv: string[]): Promise<number> {
   }
   if (!['list', 'rotate', 'retire'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
   if (sub === 'retire' && !positionals[0]) throw new CliError('keys retire needs a KID (see: gatehouse keys list)', 2);
-  let config: Config;
-  try {
-    config = loadConfig({ env: process.env, configFile: values.config });
-  } catch (error) {
-    reportStartupError(error);
-    return 2;
-  }
+  const config = loadCliConfig(values.config);
+  if (!config) return 2;
   const storage = await openStorage(config);
   try {
     const keys = createKeyService({ db: storage.database.db, ephemeral: storage.ephemeral, sealKey: resolveMasterKey(config).derive('signing-keys'), config });

@@ -1,7 +1,6 @@
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import { newId, randomToken } from '../crypto/random.ts';
 import { createPasswordHasher, isRecognisedHash } from '../crypto/passwords/hasher.ts';
@@ -9,8 +8,7 @@ import { checkPassword } from '../crypto/passwords/policy.ts';
 import { normalizeEmail } from '../features/accounts/email-address.ts';
 import { createSqlUserStore, type User } from '../features/accounts/store.ts';
 import { openStorage } from '../storage/open.ts';
-import { reportStartupError } from '../startup-error.ts';
-import { CliError, CONFIG_OPTION } from './command.ts';
+import { CliError, CONFIG_OPTION, loadCliConfig } from './command.ts';
 
 const HELP = `Usage: gatehouse users <create|import> [options]
 
@@ -49,13 +47,8 @@ export async function runUsers(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  let config: Config;
-  try {
-    config = loadConfig({ env: process.env, configFile: values.config });
-  } catch (error) {
-    reportStartupError(error);
-    return 2;
-  }
+  const config = loadCliConfig(values.config);
+  if (!config) return 2;
   if (sub === 'create') {
     if (!values.email) throw new CliError('--email is required', 2);
     const roles = [...new Set([...(values.role ?? []), ...(values.admin ? ['admin'] : [])])];
