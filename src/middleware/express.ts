@@ -49,18 +49,27 @@ export interface ExpressAuth {
 export function createExpressAuth(authenticator: Authenticator): ExpressAuth {
   const seen = new WeakMap<object, Principal | null>();
   const middleware = (guard: Guard | undefined): ExpressMiddleware => (req, res, next) => {
-    admit(authenticator, seen, req, req.headers, guard).then((admission) => {
-      if (admission.ok) {
-        req.auth = admission.principal;
-        next();
-        return;
-      }
-      if (res.headersSent) return next(new Error('gatehouse/middleware: response already started'));
-      res.statusCode = admission.status;
-      for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
-      res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.end(failureBody(admission));
-    }, next);
+    // Express 4 does not catch rejected promises: everything ends in exactly one next() or answer.
+    let done = false;
+    const proceed = (error?: unknown): void => {
+      if (done) return;
+      done = true;
+      next(error);
+    };
+    admit(authenticator, seen, req, req.headers, guard)
+      .then((admission) => {
+        if (admission.ok) {
+          req.auth = admission.principal;
+          return proceed();
+        }
+        if (res.headersSent) return proceed(new Error('gatehouse/middleware: the response had already started'));
+        done = true;
+        res.statusCode = admission.status;
+        for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);
+        res.setHeader('content-type', 'application/json; charset=utf-8');
+        res.end(failureBody(admission));
+      })
+      .catch(proceed);
   };
   return {
     authenticate: () => middleware(undefined),

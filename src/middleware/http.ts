@@ -35,7 +35,7 @@ export async function readLimited(response: Response, maxBytes: number): Promise
 }
 
 /** GET/POST with a timeout and without following redirects; JSON body parsed when status is `expect`ed. */
-export async function requestJSON(url: string, init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; maxBytes: number }): Promise<{ status: number; body: unknown; headers: Headers }> {
+export async function requestJSON(url: string, init: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string; timeoutMs: number; maxBytes: number; signal?: AbortSignal }): Promise<{ status: number; body: unknown; headers: Headers }> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -43,7 +43,7 @@ export async function requestJSON(url: string, init: { method?: 'GET' | 'POST'; 
       headers: { accept: 'application/json', ...init.headers },
       ...(init.body !== undefined ? { body: init.body } : {}),
       redirect: 'error',
-      signal: AbortSignal.timeout(init.timeoutMs),
+      signal: init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(init.timeoutMs)]) : AbortSignal.timeout(init.timeoutMs),
     });
   } catch (error) {
     throw new FetchFailure(error instanceof Error ? `${error.name}: ${error.message}` : 'fetch failed');

@@ -111,6 +111,7 @@ export function createKeySet(deps: {
   let inFlight: Promise<void> | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  const stop = new AbortController();
   let failures = 0;
   let resolveLoaded: () => void = () => {};
   const loaded = new Promise<void>((resolve) => (resolveLoaded = resolve));
@@ -125,7 +126,7 @@ export function createKeySet(deps: {
   async function fetchOnce(): Promise<void> {
     lastFetchAt = deps.now();
     try {
-      const response = await requestJSON(deps.url, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: deps.timeoutMs, maxBytes: MAX_JWKS_BYTES });
+      const response = await requestJSON(deps.url, { headers: { accept: 'application/jwk-set+json, application/json' }, timeoutMs: deps.timeoutMs, maxBytes: MAX_JWKS_BYTES, signal: stop.signal });
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       const parsed = parseJWKS(response.body, deps.algorithms);
       if (!parsed) throw new Error('not a JWK Set');
@@ -139,6 +140,7 @@ export function createKeySet(deps: {
       const age = maxAgeMs(response.headers.get('cache-control')) ?? deps.minCacheMs;
       schedule(Math.min(deps.maxCacheMs, Math.max(deps.minCacheMs, age, 1000)));
     } catch (error) {
+      if (closed) return;
       failures++;
       deps.onEvent({ type: 'jwks-failed', detail: error instanceof Error ? error.message : 'fetch failed' });
       schedule(Math.min(30_000, 500 * 2 ** Math.min(failures, 6)));
@@ -165,6 +167,7 @@ export function createKeySet(deps: {
     loaded: () => loaded,
     close() {
       closed = true;
+      stop.abort();
       if (timer) clearTimeout(timer);
     },
   };

@@ -66,12 +66,18 @@ export function createRevocationFollower(deps: {
   /** One connection, until it ends; returns 'refused' for 401/403 (wrong credentials). */
   async function connectOnce(): Promise<'ended' | 'refused'> {
     const connection = new AbortController();
-    const onStop = (): void => connection.abort();
-    stop.signal.addEventListener('abort', onStop);
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    // Aborting the fetch does not always wake a pending body read (seen with undici when other
+    // requests share the origin), so the reader is cancelled too.
+    const hangUp = (): void => {
+      connection.abort();
+      reader?.cancel().catch(() => {});
+    };
+    stop.signal.addEventListener('abort', hangUp);
     let idle: ReturnType<typeof setTimeout> | undefined;
     const arm = (): void => {
       if (idle) clearTimeout(idle);
-      idle = setTimeout(() => connection.abort(), deps.idleTimeoutMs);
+      idle = setTimeout(hangUp, deps.idleTimeoutMs);
       idle.unref();
     };
     try {
@@ -107,22 +113,19 @@ export function createRevocationFollower(deps: {
         },
       });
       const decoder = new TextDecoder();
-      const reader = response.body.getReader();
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          arm();
-          parser.push(decoder.decode(value, { stream: true }));
-        }
-      } finally {
-        reader.releaseLock();
+      reader = response.body.getReader();
+      if (stop.signal.aborted) hangUp();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        arm();
+        parser.push(decoder.decode(value, { stream: true }));
       }
       return 'ended';
     } finally {
       if (idle) clearTimeout(idle);
-      stop.signal.removeEventListener('abort', onStop);
-      connection.abort();
+      stop.signal.removeEventListener('abort', hangUp);
+      hangUp();
     }
   }
 
