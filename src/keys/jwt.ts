@@ -1,4 +1,5 @@
-import { decodeProtectedHeader, jwtVerify, SignJWT, type JWTHeaderParameters } from 'jose';
+import { sign } from 'node:crypto';
+import { decodeProtectedHeader, jwtVerify, type JWTHeaderParameters } from 'jose';
 import { compactJwsProblem } from '../crypto/compact-jws.ts';
 import type { KeyService } from './service.ts';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './service.ts';
@@ -16,7 +17,16 @@ export function createJWTSigner(keys: KeyService, algorithm?: SigningAlgorithm) 
     algorithm: (): SigningAlgorithm => keys.signingKey(algorithm).alg,
     async sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string> {
       const key = keys.signingKey(algorithm);
-      return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: options.typ }).sign(key.privateKey);
+      // Compact JWS (RFC 7515 §7.1) with node:crypto: jose verifies every token we sign in the
+      // tests (remote JWKS, kit differential), so the encoding is checked by code we did not write.
+      const header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ: options.typ })).toString('base64url');
+      const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+      const input = Buffer.from(`${header}.${payload}`, 'ascii');
+      const signature =
+        key.alg === 'EdDSA' ? sign(null, input, key.privateKeyObject)
+        : key.alg === 'ES256' ? sign('sha256', input, { key: key.privateKeyObject, dsaEncoding: 'ieee-p1363' })
+        : sign('sha256', input, key.privateKeyObject);
+      return `${header}.${payload}.${signature.toString('base64url')}`;
     },
   };
 }

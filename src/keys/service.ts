@@ -1,3 +1,4 @@
+import { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config/schema.ts';
@@ -34,6 +35,8 @@ export interface SigningKey {
   kid: string;
   alg: SigningAlgorithm;
   privateKey: CryptoKey;
+  /** The same key for node:crypto's synchronous sign (about 3× cheaper than WebCrypto through jose). */
+  privateKeyObject: KeyObject;
 }
 
 interface LoadedKey {
@@ -42,6 +45,7 @@ interface LoadedKey {
   publicJwk: JWK;
   publicKey: CryptoKey;
   privateKey: CryptoKey;
+  privateKeyObject: KeyObject;
 }
 
 export interface KeyService {
@@ -110,12 +114,14 @@ export function createKeyService(deps: {
     const alg = row.alg as SigningAlgorithm;
     const publicJwk = JSON.parse(row.public_jwk) as JWK;
     const privateJwk = JSON.parse(open(sealKey, row.private_jwk_encrypted, row.kid)) as JWK;
+    const privateKey = (await importJWK(privateJwk, alg)) as CryptoKey;
     const loaded: LoadedKey = {
       row,
       alg,
       publicJwk,
       publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
-      privateKey: (await importJWK(privateJwk, alg)) as CryptoKey,
+      privateKey,
+      privateKeyObject: KeyObject.from(privateKey),
     };
     imported.set(row.kid, loaded);
     return loaded;
@@ -302,7 +308,7 @@ export function createKeyService(deps: {
     signingKey: (algorithm = primary) => {
       const signer = signerAt(now(), algorithm);
       if (!signer) throw new Error(`no ${algorithm} signing key is active`);
-      return { kid: signer.row.kid, alg: signer.alg, privateKey: signer.privateKey };
+      return { kid: signer.row.kid, alg: signer.alg, privateKey: signer.privateKey, privateKeyObject: signer.privateKeyObject };
     },
     verificationKey: (kid, alg) => {
       const at = now();
