@@ -8,7 +8,7 @@ import { createRevocationService } from '../features/tokens/revocation.ts';
 import { createSqlTokenStore } from '../features/tokens/store.ts';
 import { createClientStore } from '../features/clients/store.ts';
 import { openStorage } from '../storage/open.ts';
-import { CliError, CONFIG_OPTION, loadCliConfig } from './command.ts';
+import { CliError, CONFIG_OPTION, loadCliConfig, parseSubcommand } from './command.ts';
 
 const HELP = `Usage: gatehouse clients <create|list|show|rotate-secret|delete> [options]
 
@@ -59,22 +59,9 @@ const OPTIONS = {
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
 
 export async function runClients(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(HELP);
-    return sub === undefined ? 2 : 0;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: OPTIONS });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${HELP}`, 2);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const parsed = parseSubcommand(argv, HELP, OPTIONS);
+  if (typeof parsed === 'number') return parsed;
+  const { sub, values, positionals } = parsed;
   if (!['create', 'list', 'show', 'rotate-secret', 'delete'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
   const metadata = sub === 'create' ? createMetadata(values) : undefined;
   const clientId = sub === 'show' || sub === 'rotate-secret' || sub === 'delete' ? onePositional(sub, positionals) : undefined;

@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import { resolveMasterKey } from '../crypto/master-key.ts';
 import { createKeyService, SIGNING_ALGORITHMS, type KeyInfo, type SigningAlgorithm } from '../keys/service.ts';
 import { openStorage } from '../storage/open.ts';
-import { CliError, CONFIG_OPTION, loadCliConfig } from './command.ts';
+import { CliError, loadCliConfig, parseSubcommand } from './command.ts';
 
 const HELP = `Usage: gatehouse keys <list|rotate|retire> [options]
 
@@ -23,22 +22,9 @@ Options: --config FILE, --help
 `;
 
 export async function runKeys(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(HELP);
-    return sub === undefined ? 2 : 0;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, allowPositionals: true, strict: true, options: { ...CONFIG_OPTION, json: { type: 'boolean' }, now: { type: 'boolean' }, unpublish: { type: 'boolean' }, algorithm: { type: 'string' } } });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${HELP}`, 2);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const parsed = parseSubcommand(argv, HELP, { json: { type: 'boolean' }, now: { type: 'boolean' }, unpublish: { type: 'boolean' }, algorithm: { type: 'string' } });
+  if (typeof parsed === 'number') return parsed;
+  const { sub, values, positionals } = parsed;
   if (!['list', 'rotate', 'retire'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
   if (sub === 'retire' && !positionals[0]) throw new CliError('keys retire needs a KID (see: gatehouse keys list)', 2);
   const config = loadCliConfig(values.config);

@@ -1,6 +1,5 @@
 import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { Config } from '../config/schema.ts';
 import { newId, randomToken } from '../crypto/random.ts';
 import { createPasswordHasher, isRecognisedHash } from '../crypto/passwords/hasher.ts';
@@ -8,7 +7,7 @@ import { checkPassword } from '../crypto/passwords/policy.ts';
 import { normalizeEmail } from '../features/accounts/email-address.ts';
 import { createSqlUserStore, type User } from '../features/accounts/store.ts';
 import { openStorage } from '../storage/open.ts';
-import { CliError, CONFIG_OPTION, loadCliConfig } from './command.ts';
+import { CliError, loadCliConfig, parseSubcommand } from './command.ts';
 
 const HELP = `Usage: gatehouse users <create|import> [options]
 
@@ -26,27 +25,9 @@ Options: --config FILE, --help
 `;
 
 export async function runUsers(argv: string[]): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h') {
-    process.stdout.write(HELP);
-    return sub === undefined ? 2 : 0;
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      strict: true,
-      options: { ...CONFIG_OPTION, email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, role: { type: 'string', multiple: true }, 'password-stdin': { type: 'boolean' } },
-    });
-  } catch (error) {
-    throw new CliError(`${(error as Error).message}\n\n${HELP}`, 2);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
+  const parsed = parseSubcommand(argv, HELP, { email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, role: { type: 'string', multiple: true }, 'password-stdin': { type: 'boolean' } });
+  if (typeof parsed === 'number') return parsed;
+  const { sub, values, positionals } = parsed;
   const config = loadCliConfig(values.config);
   if (!config) return 2;
   if (sub === 'create') {

@@ -1,6 +1,7 @@
 import { sign } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, type JWTHeaderParameters } from 'jose';
-import { compactJwsProblem } from '../crypto/compact-jws.ts';
+// The kit's parser: the server may use the kit, never the other way round.
+import { parseCompactJWS } from '../middleware/compact-jws.ts';
 import type { KeyService } from './service.ts';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './service.ts';
 
@@ -50,8 +51,8 @@ export function createJWTVerifier(keys: KeyService, options: { issuer: string; n
   return {
     async verify(token: string, expect: { typ: string; audience?: string | string[]; requiredClaims?: string[]; maxLifetimeSeconds?: number; /** id_token_hint: an expired ID token still identifies (OIDC RP-Initiated Logout §2). */ ignoreExpiry?: boolean }): Promise<Record<string, unknown>> {
       if (typeof token !== 'string') throw new InvalidJWTError('not a token');
-      const problem = compactJwsProblem(token, MAX_TOKEN_LENGTH);
-      if (problem) throw new InvalidJWTError(problem);
+      const parsed = parseCompactJWS(token, MAX_TOKEN_LENGTH);
+      if (typeof parsed === 'string') throw new InvalidJWTError(parsed);
       let header: JWTHeaderParameters;
       try {
         header = decodeProtectedHeader(token) as JWTHeaderParameters;

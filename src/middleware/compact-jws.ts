@@ -1,6 +1,6 @@
 /**
- * Strict compact-JWS shape, copied from the server's `src/crypto/compact-jws.ts` (the kit ships
- * standalone and imports nothing of the server). SEC-JWT-15, -16, -17: exactly three non-empty
+ * Strict compact-JWS shape, shared by the kit and the server (the server imports it from here;
+ * the kit ships standalone and imports nothing of the server). SEC-JWT-15, -16, -17: exactly three non-empty
  * segments of canonical, unpadded base64url — no `=`, whitespace, standard-alphabet characters
  * or non-zero unused bits, so one signature has exactly one spelling — and no byte-order mark in
  * front of the header or payload JSON.

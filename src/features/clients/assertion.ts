@@ -4,7 +4,7 @@ import type { EphemeralStore } from '../../storage/ephemeral/types.ts';
 import { ASSERTION_ALGORITHMS } from './jwks.ts';
 import type { Client } from './model.ts';
 import type { ClientStore } from './store.ts';
-import { compactJwsProblem } from '../../crypto/compact-jws.ts';
+import { parseCompactJWS } from '../../middleware/compact-jws.ts';
 
 /**
  * `private_key_jwt` (RFC 7523 §2.2 and §3, OIDC Core §9): the client signs a short-lived JWT
@@ -83,8 +83,8 @@ export async function verifyClientAssertion(input: AssertionInput, deps: Asserti
 
 /** SEC-JWT-15/-16/-17: compact serialization, bounded size, canonical base64url, a signature present. */
 function checkCompactForm(assertion: string): void {
-  const problem = compactJwsProblem(assertion, MAX_ASSERTION_LENGTH);
-  if (problem) throw refused(problem);
+  const parsed = parseCompactJWS(assertion, MAX_ASSERTION_LENGTH);
+  if (typeof parsed === 'string') throw refused(parsed);
 }
 
 function checkHeader(assertion: string): void {

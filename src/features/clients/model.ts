@@ -65,50 +65,18 @@ export interface ClientMetadata {
 }
 
 /** The wire view of a client (admin API, CLI `--json`): snake_case, times in ms since the epoch. */
-export interface ClientView {
-  client_id: string;
-  name: string;
-  type: ClientType;
-  token_endpoint_auth_method: TokenEndpointAuthMethod;
-  grant_types: GrantType[];
-  redirect_uris: string[];
-  post_logout_redirect_uris: string[];
-  scopes: string[];
-  audiences: string[];
-  access_token_ttl_seconds: number | null;
-  refresh_token_idle_ttl_seconds: number | null;
-  refresh_token_absolute_ttl_seconds: number | null;
-  first_party: boolean;
-  jwks: { keys: Record<string, unknown>[] } | null;
+export type ClientView = Required<ClientMetadata> & {
   source: ClientSource;
   created_at: number;
   updated_at: number;
-}
+};
 
 export function clientView(client: Client): ClientView {
-  return {
-    client_id: client.clientId,
-    name: client.name,
-    type: client.type,
-    token_endpoint_auth_method: client.tokenEndpointAuthMethod,
-    grant_types: [...client.grantTypes],
-    redirect_uris: [...client.redirectUris],
-    post_logout_redirect_uris: [...client.postLogoutRedirectUris],
-    scopes: [...client.scopes],
-    audiences: [...client.audiences],
-    access_token_ttl_seconds: client.accessTokenTtlSeconds,
-    refresh_token_idle_ttl_seconds: client.refreshTokenIdleTtlSeconds,
-    refresh_token_absolute_ttl_seconds: client.refreshTokenAbsoluteTtlSeconds,
-    first_party: client.firstParty,
-    jwks: client.jwks,
-    source: client.source,
-    created_at: client.createdAt,
-    updated_at: client.updatedAt,
-  };
+  return { ...clientMetadata(client), source: client.source, created_at: client.createdAt, updated_at: client.updatedAt };
 }
 
 /** The metadata of an existing client, as PATCH merges onto it. */
-export function clientMetadata(client: Client): ClientMetadata {
+export function clientMetadata(client: Client): Required<ClientMetadata> {
   return {
     client_id: client.clientId,
     name: client.name,
