@@ -17,7 +17,11 @@ export GATEHOUSE_SIGN_IN_LIMIT_PER_IP=100000 GATEHOUSE_SIGN_UP_LIMIT_PER_IP=1000
 # threshold (5 by default), so the bench raises it to its maximum.
 export GATEHOUSE_LOCKOUT_THRESHOLD=100
 if [ "${GH_BENCH_BACKEND:-embedded}" = scaled ]; then
-  export GATEHOUSE_DATABASE_URL="${GH_BENCH_PG_URL:-postgres://postgres@127.0.0.1:${PG_PORT:-5440}/postgres}"
+  # A fresh database per start, as the embedded backend gets a fresh data dir.
+  PG="${GH_BENCH_PG_URL:-postgres://postgres@127.0.0.1:${PG_PORT:-5440}/postgres}"
+  DB="gh_bench_${PORT}"
+  psql "$PG" -qc "drop database if exists $DB with (force)" -c "create database $DB" >/dev/null
+  export GATEHOUSE_DATABASE_URL="${PG%/*}/$DB"
   export GATEHOUSE_REDIS_URL="${GH_BENCH_REDIS_URL:-redis://127.0.0.1:${REDIS_PORT:-6390}}"
   export GATEHOUSE_REDIS_PREFIX="gh-bench-$PORT:"
 fi

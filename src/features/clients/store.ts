@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { preparedQuery } from '../tokens/prepared-query.ts';
 import type { ClientsTable, DatabaseSchema } from '../../storage/sql/schema.ts';
 import type { Client, ClientSource, ClientType, GrantType, TokenEndpointAuthMethod } from './model.ts';
 
@@ -22,6 +23,8 @@ export interface ClientStore {
   rotateSecret(clientId: string, secretHash: string, previousExpiresAt: number | null, at: number): Promise<boolean>;
   /** Deletes the client; its grants and their refresh tokens go with it (foreign keys). */
   delete(clientId: string): Promise<boolean>;
+  /** Calls `listener` after every successful change made through this store (caches evict on it). */
+  onChange(listener: (clientId: string) => void): () => void;
 }
 
 /** Only SHA-256 hashes of secrets (base64url), never the secrets. */
@@ -39,9 +42,16 @@ export interface StoredClient {
 export const NO_SECRETS: ClientSecrets = Object.freeze({ secretHash: null, previousSecretHash: null, previousSecretExpiresAt: null });
 
 export function createClientStore(db: Kysely<DatabaseSchema>): ClientStore {
+  // Client authentication looks a client up on every back-channel request: compiled once.
+  const byId = preparedQuery<Selectable<ClientsTable>, [string]>(db, 1, (clientId) => db.selectFrom('clients').selectAll().where('client_id', '=', clientId!));
+  const listeners = new Set<(clientId: string) => void>();
+  const changed = (clientId: string, happened: boolean): boolean => {
+    if (happened) for (const listener of listeners) listener(clientId);
+    return happened;
+  };
   return {
     get: async (clientId) => {
-      const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      const row = (await byId([clientId])).rows[0];
       return row ? fromRow(row) : undefined;
     },
     list: async () => {
@@ -49,7 +59,7 @@ export function createClientStore(db: Kysely<DatabaseSchema>): ClientStore {
       return rows.map(fromRow);
     },
     find: async (clientId) => {
-      const row = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+      const row = (await byId([clientId])).rows[0];
       if (!row) return undefined;
       return {
         client: fromRow(row),
@@ -60,6 +70,10 @@ export function createClientStore(db: Kysely<DatabaseSchema>): ClientStore {
         },
       };
     },
+    onChange: (listener) => {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     insert: async (stored) => {
       const row = await db
         .insertInto('clients')
@@ -67,12 +81,12 @@ export function createClientStore(db: Kysely<DatabaseSchema>): ClientStore {
         .onConflict((conflict) => conflict.column('client_id').doNothing())
         .returning('client_id')
         .executeTakeFirst();
-      return row !== undefined;
+      return changed(stored.client.clientId, row !== undefined);
     },
     update: async (stored) => {
       const { client_id: clientId, created_at: _createdAt, ...values } = toRow(stored);
       const result = await db.updateTable('clients').set(values).where('client_id', '=', clientId).executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      return changed(clientId, Number(result.numUpdatedRows) > 0);
     },
     rotateSecret: async (clientId, secretHash, previousExpiresAt, at) => {
       const result = await db
@@ -85,11 +99,11 @@ export function createClientStore(db: Kysely<DatabaseSchema>): ClientStore {
         }))
         .where('client_id', '=', clientId)
         .executeTakeFirst();
-      return Number(result.numUpdatedRows) > 0;
+      return changed(clientId, Number(result.numUpdatedRows) > 0);
     },
     delete: async (clientId) => {
       const result = await db.deleteFrom('clients').where('client_id', '=', clientId).executeTakeFirst();
-      return Number(result.numDeletedRows) > 0;
+      return changed(clientId, Number(result.numDeletedRows) > 0);
     },
   };
 }

@@ -6,7 +6,7 @@ import type { DatabaseSchema } from '../../storage/sql/schema.ts';
 import type { Config } from '../../config/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Client } from '../clients/model.ts';
-import { createSqlTokenStore, type Grant, type RefreshTokenRow, type TokenStore } from './store.ts';
+import { createSqlTokenStore, type Grant, type RefreshTokenRow } from './store.ts';
 import type { RevocationService } from './revocation.ts';
 
 export interface RotationResult {
@@ -26,8 +26,8 @@ function invalidGrant(detail: string) {
 /**
  * Refresh tokens: opaque 256-bit values stored as SHA-256, bound to a client and a grant, with
  * idle and absolute lifetimes. Every use rotates (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2):
- * - the rotation is one transaction — claim the old token, insert its successor, store the
- *   successor sealed under the master key — so a crash leaves the old token usable exactly once;
+ * - the rotation is one transaction — claim the old token, naming its successor sealed under the
+ *   master key, and insert the successor — so a crash leaves the old token usable exactly once;
  * - concurrent or retried use of the same token by the same client within the reuse window gets
  *   the same successor (never two live chains, never a spurious revocation of an honest race);
  * - use after the window is replay: the whole grant is revoked and the event audited.
@@ -50,7 +50,8 @@ export function createRefreshTokenService(deps: {
     return (client.refreshTokenIdleTtlSeconds ?? deps.config.refreshTokenIdleTtlSeconds) * 1000;
   }
 
-  async function insertToken(target: TokenStore, grant: Grant, scope: string, client: Client): Promise<{ row: RefreshTokenRow; token: string }> {
+  /** A new refresh token of the grant: its row (hash only) and the token, returned once. */
+  function newToken(grant: Grant, scope: string, client: Client): { row: RefreshTokenRow; token: string } {
     const token = randomToken(32);
     const at = now();
     const row: RefreshTokenRow = {
@@ -64,7 +65,6 @@ export function createRefreshTokenService(deps: {
       successor_id: null,
       successor_token_encrypted: null,
     };
-    await target.insertRefreshToken(row);
     return { row, token };
   }
 
@@ -95,12 +95,9 @@ export function createRefreshTokenService(deps: {
     async createGrant(input: { client: Client; userId: string | null; sessionId: string | null; scope: readonly string[] }): Promise<{ grant: Grant; refreshToken: string }> {
       const at = now();
       const grant: Grant = { id: newId(at), client_id: input.client.clientId, user_id: input.userId, session_id: input.sessionId, scope: input.scope.join(' '), created_at: at, expires_at: at + absoluteMs(input.client), revoked_at: null };
-      const token = await deps.db.transaction().execute(async (trx) => {
-        const target = createSqlTokenStore(trx);
-        await target.createGrant(grant);
-        return (await insertToken(target, grant, grant.scope, input.client)).token;
-      });
-      return { grant, refreshToken: token };
+      const first = newToken(grant, grant.scope, input.client);
+      await store.createGrantWithToken(grant, first.row);
+      return { grant, refreshToken: first.token };
     },
 
     /** Rotates `presented` for `client`; throws `invalid_grant` for anything but a live token of this client. */
@@ -133,16 +130,13 @@ export function createRefreshTokenService(deps: {
       // A request refused for its own reasons (scope) must not use the token up.
       options.check?.(scope);
 
-      const outcome = await deps.db.transaction().execute(async (trx) => {
-        const target = createSqlTokenStore(trx);
-        if (!(await target.claimRotation(token.id, at))) return undefined;
-        const next = await insertToken(target, grant, token.scope, client);
-        await target.setSuccessor(token.id, next.row.id, seal(deps.sealKey, next.token, token.id));
-        return next.token;
-      });
-      // Lost the race to a concurrent request with the same token: same successor.
-      if (outcome === undefined) return sameSuccessor(at);
-      return { grant, refreshToken: outcome, scope };
+      // One transaction, two statements: claim the old token naming its (sealed) successor, insert the successor.
+      const next = newToken(grant, token.scope, client);
+      if (!(await store.rotateRefreshToken(token.id, at, next.row, seal(deps.sealKey, next.token, token.id)))) {
+        // Lost the race to a concurrent request with the same token: same successor.
+        return sameSuccessor(at);
+      }
+      return { grant, refreshToken: next.token, scope };
     },
 
     /** RFC 7009: revoking a refresh token revokes its grant (every refresh and access token of it). */

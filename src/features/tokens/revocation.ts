@@ -4,6 +4,9 @@ import { JWT_LEEWAY_SECONDS } from '../../keys/jwt.ts';
 import type { Grant, Revocation, RevocationCandidate, RevocationKind, TokenStore } from './store.ts';
 
 export const REVOCATION_CHANNEL = 'revocations';
+/** How long a "not revoked" answer is reused at most should a revocation message be lost. */
+export const NOT_REVOKED_CACHE_MS = 1000;
+const MAX_CACHED = 10_000;
 
 /**
  * Revocation that reaches stateless verifiers. Revoking a grant, a session or one access token
@@ -38,9 +41,34 @@ export function createRevocationService(deps: {
   const leewayMs = JWT_LEEWAY_SECONDS * 1000;
   const coverMs = deps.accessTokenMaxTtlSeconds * 1000 + leewayMs;
 
+  // "Not revoked" answers, reused for at most NOT_REVOKED_CACHE_MS: introspecting the same token
+  // again costs no SQL query (docs/benchmarks.md). Any revocation — recorded here or received on
+  // the `revocations` channel from another instance — empties it at once; the time bound covers a
+  // lost message and revocations made by another process (the CLI). Nothing is kept before the
+  // subscription is up, and a lookup that started before a revocation never stores its answer.
+  const notRevoked = new Map<string, number>();
+  let generation = 0;
+  let listening: 'no' | 'pending' | 'yes' = 'no';
+  const forget = (): void => {
+    generation++;
+    notRevoked.clear();
+  };
+  const listen = (): void => {
+    listening = 'pending';
+    ephemeral.subscribe(REVOCATION_CHANNEL, forget).then(
+      () => {
+        listening = 'yes';
+      },
+      () => {
+        listening = 'no';
+      },
+    );
+  };
+
   async function record(revocations: Revocation[]): Promise<void> {
     if (revocations.length === 0) return;
     await store.addRevocations(revocations);
+    forget();
     for (const revocation of revocations) {
       await ephemeral.publish(REVOCATION_CHANNEL, JSON.stringify(revocation));
     }
@@ -88,6 +116,7 @@ export function createRevocationService(deps: {
       // Durable only (not streamed): codes and interactions of that user and client made before
       // now are refused at redemption; tokens die with their grants.
       await store.addRevocations([{ ...covering('user-client', `${clientId} ${userId}`) }]);
+      forget();
       const grants = await store.revokeGrantsOfClient(clientId, now(), userId);
       await grantsRevoked(grants, 'application revoked by the user');
     },
@@ -98,7 +127,19 @@ export function createRevocationService(deps: {
       if (token.jti) candidates.push({ kind: 'jti', value: token.jti });
       if (token.grantId) candidates.push({ kind: 'grant', value: token.grantId });
       if (token.sessionId) candidates.push({ kind: 'session', value: token.sessionId });
-      return store.isRevoked(candidates, now());
+      if (listening === 'no') listen();
+      // user-client revocations are durable only (never published): always asked of the table.
+      const cacheable = listening === 'yes' && !candidates.some((candidate) => candidate.kind === 'user-client');
+      const key = cacheable ? JSON.stringify(candidates) : '';
+      const at = now();
+      if (cacheable && (notRevoked.get(key) ?? 0) > at) return false;
+      const started = generation;
+      const revoked = await store.isRevoked(candidates, at);
+      if (!revoked && cacheable && started === generation) {
+        if (notRevoked.size >= MAX_CACHED) notRevoked.clear();
+        notRevoked.set(key, at + NOT_REVOKED_CACHE_MS);
+      }
+      return revoked;
     },
     subscribe: (handler) =>
       ephemeral.subscribe(REVOCATION_CHANNEL, (text) => {

@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
+import { preparedQuery } from './prepared-query.ts';
 import type { DatabaseSchema, GrantsTable, RefreshTokensTable } from '../../storage/sql/schema.ts';
 
 export type Grant = GrantsTable;
@@ -23,13 +24,17 @@ export interface Revocation {
 
 /** The tokens feature's storage port: grants, the refresh-token chain, revocations. */
 export interface TokenStore {
-  createGrant(grant: Grant): Promise<void>;
   getGrant(id: string): Promise<Grant | undefined>;
-  insertRefreshToken(row: RefreshTokenRow): Promise<void>;
+  /** A new grant and its first refresh token, in one transaction. */
+  createGrantWithToken(grant: Grant, token: RefreshTokenRow): Promise<void>;
+  /** The token by its hash, with its grant (one query). */
   findRefreshToken(tokenHash: string): Promise<{ token: RefreshTokenRow; grant: Grant } | undefined>;
-  /** Marks the token rotated if it was not yet: true for exactly one of any number of racers. */
-  claimRotation(tokenId: string, now: number): Promise<boolean>;
-  setSuccessor(tokenId: string, successorId: string, sealedSuccessor: string): Promise<void>;
+  /**
+   * Rotation in one transaction: marks the token rotated, naming its successor (sealed), if it
+   * was not yet — true for exactly one of any number of racers — and inserts the successor.
+   * The loser changes nothing.
+   */
+  rotateRefreshToken(tokenId: string, now: number, successor: RefreshTokenRow, sealedSuccessor: string): Promise<boolean>;
   getSuccessor(tokenId: string): Promise<{ successorId: string; sealed: string } | undefined>;
   /** Marks the grant revoked; false when it already was (or does not exist). */
   revokeGrant(grantId: string, now: number): Promise<boolean>;
@@ -48,7 +53,51 @@ export interface TokenStore {
   listRevocations(now: number, since?: number): Promise<Revocation[]>;
 }
 
+interface FoundRow extends RefreshTokenRow {
+  grant_client_id: string;
+  grant_user_id: string | null;
+  grant_session_id: string | null;
+  grant_scope: string;
+  grant_created_at: number;
+  grant_expires_at: number;
+  grant_revoked_at: number | null;
+}
+
+/** PostgreSQL rotation (see rotateRefreshToken): $1 now, $2 sealed successor, $3 old token id, $4… the successor row. */
+const ROTATE_POSTGRES = `with "claimed" as (
+  update "refresh_tokens" set "rotated_at" = $1, "successor_id" = $4, "successor_token_encrypted" = $2
+  where "id" = $3 and "rotated_at" is null returning "id"
+)
+insert into "refresh_tokens" ("id", "token_hash", "grant_id", "scope", "created_at", "idle_expires_at", "rotated_at", "successor_id", "successor_token_encrypted")
+select $4, $5, $6, $7, $8, $9, null, null, null from "claimed"`;
+
+function nullableNumber(value: number | null): number | null {
+  return value === null ? null : Number(value);
+}
+
 export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
+  // The refresh path's queries, compiled once (prepared-query.ts).
+  const findToken = preparedQuery<FoundRow, [string]>(db, 1, (hash) =>
+    db
+      .selectFrom('refresh_tokens as t')
+      .innerJoin('grants as g', 'g.id', 't.grant_id')
+      .select(['t.id', 't.token_hash', 't.grant_id', 't.scope', 't.created_at', 't.idle_expires_at', 't.rotated_at', 't.successor_id', 't.successor_token_encrypted'])
+      .select(['g.client_id as grant_client_id', 'g.user_id as grant_user_id', 'g.session_id as grant_session_id', 'g.scope as grant_scope', 'g.created_at as grant_created_at', 'g.expires_at as grant_expires_at', 'g.revoked_at as grant_revoked_at'])
+      .where('t.token_hash', '=', hash!),
+  );
+  const claimToken = preparedQuery<never, [number, string, string, string]>(db, 4, (now, successorId, sealed, tokenId) =>
+    db
+      .updateTable('refresh_tokens')
+      .set({ rotated_at: now as unknown as number, successor_id: successorId!, successor_token_encrypted: sealed! })
+      .where('id', '=', tokenId!)
+      .where('rotated_at', 'is', null),
+  );
+  // Kysely says nothing public about the dialect; PostgreSQL's placeholders are numbered.
+  const postgres = db.selectFrom('grants').select('id').where('id', '=', '').compile().sql.includes('$1');
+  const revokedQueries = new Map<string, ReturnType<typeof preparedQuery<{ value: string }, unknown[]>>>();
+  const insertToken = preparedQuery<never, [string, string, string, string, number, number]>(db, 6, (id, hash, grantId, scope, createdAt, idleExpiresAt) =>
+    db.insertInto('refresh_tokens').values({ id: id!, token_hash: hash!, grant_id: grantId!, scope: scope!, created_at: createdAt as unknown as number, idle_expires_at: idleExpiresAt as unknown as number, rotated_at: null, successor_id: null, successor_token_encrypted: null }),
+  );
   async function revokeWhere(filter: (query: ReturnType<typeof selectLive>) => ReturnType<typeof selectLive>, now: number): Promise<Grant[]> {
     const live = await filter(selectLive()).execute();
     if (live.length === 0) return [];
@@ -60,26 +109,37 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
   }
 
   return {
-    createGrant: async (grant) => {
-      await db.insertInto('grants').values(grant).execute();
-    },
     getGrant: (id) => db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirst(),
-    insertRefreshToken: async (row) => {
-      await db.insertInto('refresh_tokens').values(row).execute();
+    createGrantWithToken: async (grant, token) => {
+      await db.transaction().execute(async (trx) => {
+        await trx.insertInto('grants').values(grant).execute();
+        await insertToken([token.id, token.token_hash, token.grant_id, token.scope, token.created_at, token.idle_expires_at], trx);
+      });
     },
     findRefreshToken: async (tokenHash) => {
-      const token = await db.selectFrom('refresh_tokens').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
-      if (!token) return undefined;
-      const grant = await db.selectFrom('grants').selectAll().where('id', '=', token.grant_id).executeTakeFirst();
-      return grant ? { token, grant } : undefined;
+      const row = (await findToken([tokenHash])).rows[0];
+      if (!row) return undefined;
+      return {
+        token: { id: row.id, token_hash: row.token_hash, grant_id: row.grant_id, scope: row.scope, created_at: Number(row.created_at), idle_expires_at: Number(row.idle_expires_at), rotated_at: nullableNumber(row.rotated_at), successor_id: row.successor_id, successor_token_encrypted: row.successor_token_encrypted },
+        grant: { id: row.grant_id, client_id: row.grant_client_id, user_id: row.grant_user_id, session_id: row.grant_session_id, scope: row.grant_scope, created_at: Number(row.grant_created_at), expires_at: Number(row.grant_expires_at), revoked_at: nullableNumber(row.grant_revoked_at) },
+      };
     },
-    claimRotation: async (tokenId, now) => {
-      // One conditional UPDATE: of N concurrent refreshes exactly one sees a row change.
-      const result = await db.updateTable('refresh_tokens').set({ rotated_at: now }).where('id', '=', tokenId).where('rotated_at', 'is', null).executeTakeFirst();
-      return Number(result.numUpdatedRows) === 1;
-    },
-    setSuccessor: async (tokenId, successorId, sealed) => {
-      await db.updateTable('refresh_tokens').set({ successor_id: successorId, successor_token_encrypted: sealed }).where('id', '=', tokenId).execute();
+    rotateRefreshToken: async (tokenId, now, successor, sealed) => {
+      const values = [successor.id, successor.token_hash, successor.grant_id, successor.scope, successor.created_at, successor.idle_expires_at] as const;
+      if (postgres) {
+        // One statement instead of four round trips (BEGIN, UPDATE, INSERT, COMMIT): the claim is
+        // a data-modifying CTE, and the successor is inserted only when the claim took the row.
+        // A concurrent claim waits on the row lock, then sees rotated_at set and inserts nothing.
+        const result = await db.executeQuery(CompiledQuery.raw(ROTATE_POSTGRES, [now, sealed, tokenId, ...values]));
+        return Number(result.numAffectedRows ?? 0) === 1;
+      }
+      return db.transaction().execute(async (trx) => {
+        // One conditional UPDATE: of N concurrent refreshes exactly one sees a row change.
+        const claimed = await claimToken([now, successor.id, sealed, tokenId], trx);
+        if (Number(claimed.numAffectedRows ?? 0) !== 1) return false;
+        await insertToken([...values], trx);
+        return true;
+      });
     },
     getSuccessor: async (tokenId) => {
       const row = await db.selectFrom('refresh_tokens').select(['successor_id', 'successor_token_encrypted']).where('id', '=', tokenId).executeTakeFirst();
@@ -108,21 +168,35 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
     },
     isRevoked: async (candidates, now) => {
       if (candidates.length === 0) return false;
-      const row = await db
-        .selectFrom('revocations')
-        .select('value')
-        .where('expires_at', '>', now)
-        .where((eb) =>
-          eb.or(
-            candidates.map((candidate) =>
-              candidate.issuedAt === undefined
-                ? eb.and([eb('kind', '=', candidate.kind), eb('value', '=', candidate.value)])
-                : eb.and([eb('kind', '=', candidate.kind), eb('value', '=', candidate.value), eb('revoked_at', '>=', candidate.issuedAt)]),
-            ),
-          ),
-        )
-        .executeTakeFirst();
-      return row !== undefined;
+      // One compiled statement per shape (which kinds, with or without issuedAt): a handful in all.
+      const shape = candidates.map((candidate) => `${candidate.kind}${candidate.issuedAt === undefined ? '' : '@'}`).join(',');
+      let query = revokedQueries.get(shape);
+      if (!query) {
+        // One point lookup on the (kind, value) key per candidate, joined with UNION ALL: SQLite
+        // runs an OR of them as a multi-index OR, five to ten times slower (docs/benchmarks.md).
+        query = preparedQuery<{ value: string }, unknown[]>(db, 1 + candidates.reduce((count, candidate) => count + (candidate.issuedAt === undefined ? 2 : 3), 0), (...markers) => {
+          let next = 1;
+          const branch = (candidate: RevocationCandidate) => {
+            const lookup = db
+              .selectFrom('revocations')
+              .select('value')
+              .where('kind', '=', markers[next++]!)
+              .where('value', '=', markers[next++]!)
+              .where('expires_at', '>', markers[0] as unknown as number);
+            return candidate.issuedAt === undefined ? lookup : lookup.where('revoked_at', '>=', markers[next++] as unknown as number);
+          };
+          let union = branch(candidates[0]!);
+          for (const candidate of candidates.slice(1)) union = union.unionAll(branch(candidate));
+          return union.limit(1);
+        });
+        revokedQueries.set(shape, query);
+      }
+      const values: unknown[] = [now];
+      for (const candidate of candidates) {
+        values.push(candidate.kind, candidate.value);
+        if (candidate.issuedAt !== undefined) values.push(candidate.issuedAt);
+      }
+      return (await query(values)).rows.length > 0;
     },
     listRevocations: async (now, since = 0) => {
       const rows = await db.selectFrom('revocations').selectAll().where('expires_at', '>', now).where('revoked_at', '>=', since).orderBy('revoked_at').execute();

@@ -1,0 +1,30 @@
+import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
+import type { DatabaseSchema } from '../../storage/sql/schema.ts';
+
+const MARKER = '\u0000gatehouse-parameter-';
+
+/**
+ * One query shape on a hot path, compiled by Kysely once and then run with new values: Kysely's
+ * builder and compiler cost more CPU per request than SQLite running the statement (a third of a
+ * refresh rotation's CPU, docs/benchmarks.md). `build` receives one marker per parameter and
+ * returns the query; the compiled SQL text is reused with the values put where the markers were
+ * (any other parameter Kysely made stays as compiled). Same SQL text every time, so the SQLite
+ * driver's statement cache and PostgreSQL's planner see one statement.
+ *
+ * The text depends only on the dialect, so the returned function also runs inside a transaction
+ * of the same database (`executor`).
+ */
+export function preparedQuery<Row, Values extends unknown[]>(db: Kysely<DatabaseSchema>, arity: Values['length'], build: (...markers: string[]) => Compilable<Row>): (values: Values, executor?: Kysely<DatabaseSchema>) => Promise<QueryResult<Row>> {
+  let template: { sql: string; parameters: ({ index: number } | { value: unknown })[] } | undefined;
+  return (values, executor = db) => {
+    if (template === undefined) {
+      const markers = Array.from({ length: arity as number }, (_, index) => `${MARKER}${index}`);
+      const compiled = build(...markers).compile();
+      const parameters = compiled.parameters.map((value) => (typeof value === 'string' && value.startsWith(MARKER) ? { index: Number(value.slice(MARKER.length)) } : { value }));
+      if (new Set(parameters.flatMap((parameter) => ('index' in parameter ? [parameter.index] : []))).size !== arity) throw new Error(`prepared query: expected ${String(arity)} parameters in ${compiled.sql}`);
+      template = { sql: compiled.sql, parameters };
+    }
+    const bound = template.parameters.map((parameter) => ('index' in parameter ? values[parameter.index] : parameter.value));
+    return executor.executeQuery(CompiledQuery.raw(template.sql, bound) as CompiledQuery<Row>);
+  };
+}
