@@ -55,6 +55,11 @@ import { registerUserinfoRoute } from './features/oauth/userinfo/route.ts';
 import { registerDiscoveryRoutes } from './features/oauth/discovery/route.ts';
 import { registerEndSessionRoutes } from './features/oauth/end-session/route.ts';
 import { listApplications, registerApplicationRoutes, revokeApplication } from './features/oauth/applications/routes.ts';
+import { createIdentityStore, createProviderStore } from './features/social/store.ts';
+import { createProviderRegistry } from './features/social/registry.ts';
+import { createUpstreamClient } from './features/social/upstream.ts';
+import { createSocialLogin } from './features/social/service.ts';
+import { registerAdminIdentityProviderRoutes } from './features/admin/identity-providers-routes.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 /** Everything the app needs from outside; `createApp` itself does no I/O beyond subscribing to revocations. */
@@ -179,7 +184,33 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   registerIntrospectionEndpoint(app, { issuer, authenticator, refreshTokens, verifier, limiter: context.limiter, inactiveLimit: config.introspectionInactiveLimit });
   registerRevocationStream(app, { issuer, authenticator, revocations, store: tokenStore, now });
   registerAdminClientRoutes(app, { registry: clients, auth, users: context.users });
-  registerPages(app, { config, csrf, auth, sessions, accounts, login, audit, formActionFor: authorizationFormAction(authorizationState),
+
+  // Social login: upstream providers (config file + admin API) and linked identities.
+  const providers = createProviderRegistry({ store: createProviderStore(database.db), sealKey: masterKey.derive('identity-provider-secrets'), configured: config.socialProviders, audit, now });
+  const social = createSocialLogin({
+    registry: providers,
+    upstream: createUpstreamClient({ publicUrl: config.publicUrl, now }),
+    identities: createIdentityStore(database.db),
+    users: context.users,
+    oneTimeTokens: context.oneTimeTokens,
+    sessions,
+    login,
+    audit,
+    ephemeral,
+    mailer,
+    limiter: context.limiter,
+    tokenKey: masterKey.derive('upstream-tokens'),
+    publicUrl: config.publicUrl,
+    now,
+    onBackgroundError,
+    onTakeover: async (userId) => {
+      await sessions.revokeAllForUser(userId);
+      await revocations.revokeAllOfUser(userId, 'account taken over by its email owner');
+    },
+  });
+  registerAdminIdentityProviderRoutes(app, { registry: providers, auth, users: context.users, publicUrl: config.publicUrl });
+  registerPages(app, {
+    social, config, csrf, auth, sessions, accounts, login, audit, formActionFor: authorizationFormAction(authorizationState),
     onSessionReplaced: (from, to) => tokenStore.moveGrants(from, to),
     applications: {
       list: (userId) => listApplications(userId, applicationDeps),

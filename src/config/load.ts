@@ -45,6 +45,14 @@ export function loadConfig(options: LoadConfigOptions): Config {
     } else {
       value = spec.defaultValue(resolved);
     }
+    if (spec.resolve) {
+      try {
+        value = spec.resolve(value, options.env);
+      } catch (error) {
+        if (error instanceof ValueError) throw new ConfigError(fromEnv !== undefined ? spec.env : name, error.message);
+        throw error;
+      }
+    }
     resolved[name] = value;
   }
   resolved.configFile = configFile;
@@ -137,7 +145,7 @@ export function redactedConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(configSchema) as [string, KeySpec<unknown>][]) {
     const value = (config as unknown as Record<string, unknown>)[name];
-    out[name] = spec.secret && value !== undefined ? redactSecretValue(name, value) : value;
+    out[name] = spec.secret && value !== undefined ? redactSecretValue(name, value) : spec.redact ? spec.redact(value) : value;
   }
   out.configFile = config.configFile;
   return out;

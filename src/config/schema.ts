@@ -16,6 +16,8 @@ function key<T>(spec: {
   defaultText?: string;
   parse: (raw: unknown) => T;
   secret?: boolean;
+  resolve?: (value: T, env: Readonly<Record<string, string | undefined>>) => T;
+  redact?: (value: T) => unknown;
 }): KeySpec<T> {
   const fallback = spec.default;
   return {
@@ -27,6 +29,8 @@ function key<T>(spec: {
       typeof fallback === 'function' ? (fallback as (r: Readonly<Record<string, unknown>>) => T)(resolved) : (fallback as T),
     parse: spec.parse,
     ...(spec.secret ? { secret: true } : {}),
+    ...(spec.resolve ? { resolve: spec.resolve } : {}),
+    ...(spec.redact ? { redact: spec.redact } : {}),
   };
 }
 
@@ -347,6 +351,33 @@ export const configSchema = {
       }
       return Object.freeze(value.map((item) => Object.freeze({ ...(item as Record<string, unknown>) })));
     },
+  }),
+  socialProviders: key({
+    env: 'GATEHOUSE_SOCIAL_PROVIDERS',
+    doc: 'Social login providers (JSON array; normally in the config file): presets google/github or generic oidc/oauth2, each secret read from the variable named by client_secret_env — see docs/social-login.md.',
+    default: Object.freeze([]) as readonly Readonly<Record<string, unknown>>[],
+    defaultText: '[]',
+    parse: (raw) => {
+      const value = typeof raw === 'string' ? (() => { try { return JSON.parse(raw) as unknown; } catch { throw new ValueError('must be a JSON array of provider objects'); } })() : raw;
+      if (!Array.isArray(value) || !value.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))) {
+        throw new ValueError('must be an array of provider objects');
+      }
+      value.forEach((item: Record<string, unknown>, index) => {
+        if (Object.hasOwn(item, 'client_secret')) throw new ValueError(`[${index}].client_secret: a secret is never written in the config; name the environment variable that holds it in client_secret_env`);
+        if (typeof item.client_secret_env !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,99}$/.test(item.client_secret_env) || item.client_secret_env.startsWith('GATEHOUSE_')) {
+          throw new ValueError(`[${index}].client_secret_env: required — the name of the environment variable holding the client secret (e.g. GOOGLE_CLIENT_SECRET; not a GATEHOUSE_ name)`);
+        }
+      });
+      return Object.freeze(value.map((item) => Object.freeze({ ...(item as Record<string, unknown>) })));
+    },
+    // The secrets come from the environment, once, at load; the config file names them only.
+    resolve: (entries, env) => Object.freeze(entries.map((entry, index) => {
+      const name = entry.client_secret_env as string;
+      const secret = env[name];
+      if (secret === undefined || secret === '') throw new ValueError(`[${index}].client_secret_env: the environment variable ${name} is not set`);
+      return Object.freeze({ ...entry, client_secret: secret });
+    })),
+    redact: (entries) => entries.map((entry) => ({ ...entry, ...(entry.client_secret === undefined ? {} : { client_secret: '[redacted]' }) })),
   }),
   shutdownTimeoutMs: key({
     env: 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS',

@@ -12,6 +12,10 @@ export interface KeySpec<T> {
   readonly parse: (raw: unknown) => T;
   /** Secrets are redacted by `doctor` and never printed. */
   readonly secret?: boolean;
+  /** A second step with the environment, after parsing (secrets named by `*_env` fields). */
+  readonly resolve?: (value: T, env: Readonly<Record<string, string | undefined>>) => T;
+  /** How `doctor` shows the value when only parts of it are secret. */
+  readonly redact?: (value: T) => unknown;
 }
 
 /** A start-up configuration problem: names the key and the fix; printed as one line. */

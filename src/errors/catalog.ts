@@ -42,6 +42,7 @@ export const ERROR_STATUS = {
   invalid_link: 400,
   csrf_failed: 403,
   too_many_requests: 429,
+  upstream_unavailable: 502,
   server_error: 500,
   temporarily_unavailable: 503,
   not_ready: 503,

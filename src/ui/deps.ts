@@ -5,6 +5,7 @@ import type { SessionService } from '../features/sessions/service.ts';
 import type { AccountsService } from '../features/accounts/service.ts';
 import type { PasswordLogin } from '../features/password-login/service.ts';
 import type { AuditLog } from '../features/audit/audit-log.ts';
+import type { SocialLogin } from '../features/social/service.ts';
 
 /** What the HTML pages need, passed explicitly from createApp (style rule 10). */
 export interface PagesDeps {
@@ -24,4 +25,6 @@ export interface PagesDeps {
     list(userId: string): Promise<{ client_id: string; name: string; scopes: string[]; consented_at: number | null }[]>;
     revoke(userId: string, clientId: string): Promise<boolean>;
   };
+  /** Social login (buttons on /login, linked identities on /account), when wired. */
+  social?: SocialLogin;
 }

@@ -20,6 +20,11 @@ const BACK: Readonly<Record<string, string>> = {
   '/reset-password': '/forgot-password',
   '/verify-email': '/account',
   '/logout': '/account',
+  '/login/social/:provider': '/login',
+  '/login/social/:provider/callback': '/login',
+  '/login/social/link': '/login',
+  '/login/social/link/email': '/login',
+  '/login/social/link/confirm': '/login',
 };
 
 /** Where "go back" leads: the page's own form when it has one, else the account page. */

@@ -49,6 +49,9 @@ a:focus-visible, input:focus-visible, button:focus-visible { outline: 3px solid 
 .sessions form { display: inline; }
 .tag { display: inline-block; font-size: .8rem; font-weight: 600; padding: 0 .4rem; border-radius: 4px; background: var(--ok); color: #fff; }
 .ua { color: var(--muted); font-size: .85rem; word-break: break-all; }
+.providers { list-style: none; padding: 0; margin: 0; }
+.providers li { margin: 0 0 .5rem; }
+a.button { display: block; text-align: center; padding: .5rem 1rem; border: 1px solid var(--accent); border-radius: 4px; color: var(--accent); text-decoration: none; }
 `);
 
 export interface PageOptions {

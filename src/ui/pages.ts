@@ -8,6 +8,7 @@ import { registerVerifyEmailPage } from './pages/verify-email.ts';
 import { registerAccountPage } from './pages/account.ts';
 import { registerAccountActions } from './pages/account-actions.ts';
 import { registerLogout } from './pages/logout.ts';
+import { registerSocialPages } from './pages/social.ts';
 
 export type { PagesDeps } from './deps.ts';
 
@@ -26,6 +27,8 @@ export type { PagesDeps } from './deps.ts';
  * | /account                               | profile, email, sessions …  | —                                      |
  * | /account/profile, /account/password, /account/sessions/:id/revoke,            |
  * | /account/sessions/revoke-others, /account/verify-email/resend, /logout         |
+ *
+ * Social login's pages (/login/social/…, /account/identities/…) are listed in pages/social.ts.
  */
 export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
   registerLoginPage(app, deps);
@@ -36,4 +39,5 @@ export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
   registerAccountPage(app, deps);
   registerAccountActions(app, deps);
   registerLogout(app, deps);
+  registerSocialPages(app, deps);
 }

@@ -74,6 +74,20 @@ const steps: Record<string, Step> = {
       assert.equal(consent.granted_at, T0);
     },
   },
+  '0005-social': {
+    seed: async (db) => {
+      await db.insertInto('identity_providers').values({ id: 'corp', settings: '{"type":"oidc","issuer":"https://sso.example"}', client_secret_sealed: 'v1.a.b.c', created_at: T0, updated_at: T0 }).execute();
+      await db.insertInto('user_identities').values({ id: 'i1', user_id: 'u1', provider_id: 'corp', issuer: 'https://sso.example', subject: '42', email: 'alice@example.com', email_verified: 1, tokens_sealed: null, linked_at: T0, last_used_at: T0 }).execute();
+    },
+    check: async (db) => {
+      const identity = await db.selectFrom('user_identities').selectAll().where('issuer', '=', 'https://sso.example').where('subject', '=', '42').executeTakeFirstOrThrow();
+      assert.equal(identity.user_id, 'u1');
+      assert.equal(identity.linked_at, T0);
+      assert.equal((await db.selectFrom('identity_providers').select('client_secret_sealed').where('id', '=', 'corp').executeTakeFirstOrThrow()).client_secret_sealed, 'v1.a.b.c');
+      // (issuer, subject) is one identity: a second link of the same pair is refused by the database.
+      await assert.rejects(db.insertInto('user_identities').values({ id: 'i2', user_id: 'u1', provider_id: 'corp', issuer: 'https://sso.example', subject: '42', email: null, email_verified: 0, tokens_sealed: null, linked_at: T0, last_used_at: T0 }).execute());
+    },
+  },
 };
 
 async function runMigrationSuite(open: () => Promise<{ database: Database; cleanup: () => Promise<void> }>): Promise<void> {

@@ -24,12 +24,14 @@ export interface UserStore {
   /** Replaces the hash only if it is still `expected` (re-hash on sign-in must not undo a concurrent change). */
   upgradePasswordHash(id: string, expected: string, passwordHash: string, at: number): Promise<void>;
   markEmailVerified(id: string, at: number): Promise<void>;
+  /** Removes the password (the account then signs in only through a linked identity or a reset). */
+  clearPassword(id: string, at: number): Promise<void>;
   updateName(id: string, name: string | null, at: number): Promise<void>;
   setRoles(id: string, roles: string[], at: number): Promise<void>;
   count(): Promise<number>;
 }
 
-export type OneTimePurpose = 'verify-email' | 'reset-password';
+export type OneTimePurpose = 'verify-email' | 'reset-password' | 'link-identity';
 
 /** Single-use link tokens (verification, reset): random 256-bit, stored as SHA-256, consumed atomically. */
 export interface OneTimeTokenStore {
@@ -68,6 +70,9 @@ export function createSqlUserStore(db: Kysely<DatabaseSchema>): UserStore {
     },
     markEmailVerified: async (id, at) => {
       await db.updateTable('users').set({ email_verified_at: at, updated_at: at }).where('id', '=', id).where('email_verified_at', 'is', null).execute();
+    },
+    clearPassword: async (id, at) => {
+      await db.updateTable('users').set({ password_hash: null, updated_at: at }).where('id', '=', id).execute();
     },
     updateName: async (id, name, at) => {
       await db.updateTable('users').set({ name, updated_at: at }).where('id', '=', id).execute();

@@ -1,31 +1,19 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors/catalog.ts';
+import { createAdminGuard } from './guard.ts';
 import { errorResponse } from '../../http/schemas.ts';
 import type { UserStore } from '../accounts/store.ts';
 import { clientView, type ClientMetadata } from '../clients/model.ts';
-import type { ClientActor, ClientRegistry } from '../clients/registry.ts';
+import type { ClientRegistry } from '../clients/registry.ts';
 import type { SessionAuth } from '../sessions/http.ts';
 
 /**
- * The admin API for OAuth clients under `/api/admin/clients`. Only a signed-in user whose
- * current role set holds `admin` (read from the database on every request, not from the
- * session cache) may call it (SEC-ASVS-01): 401 without a session, 403 otherwise — checked
- * before the body is even parsed. `client_secret` appears only in the create and rotate answers.
+ * The admin API for OAuth clients under `/api/admin/clients`, admins only (guard.ts,
+ * SEC-ASVS-01). `client_secret` appears only in the create and rotate answers.
  */
 export function registerAdminClientRoutes(app: FastifyInstance, deps: { registry: ClientRegistry; auth: SessionAuth; users: UserStore }): void {
   const { registry } = deps;
-  const actors = new WeakMap<FastifyRequest, ClientActor>();
-
-  /** onRequest: no-store on every answer, then the admin check. */
-  const adminOnly = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    reply.header('cache-control', 'no-store');
-    const record = await deps.auth.require(request);
-    const user = await deps.users.findById(record.session.userId);
-    if (!user || user.disabledAt !== null || !user.roles.includes('admin')) throw apiError('forbidden', 'This needs the admin role.');
-    const agent = request.headers['user-agent'];
-    actors.set(request, { userId: user.id, ip: request.ip, userAgent: typeof agent === 'string' ? agent.slice(0, 512) : null });
-  };
-  const actor = (request: FastifyRequest): ClientActor => actors.get(request) ?? {};
+  const { adminOnly, actor } = createAdminGuard(deps);
   const common = { tags, response: { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse } };
 
   app.get('/api/admin/clients', {

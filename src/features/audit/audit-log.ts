@@ -34,6 +34,9 @@ export const AUDIT_EVENT_TYPES = [
   // social login
   'identity-linked',
   'identity-unlinked',
+  'identity-provider-created',
+  'identity-provider-updated',
+  'identity-provider-deleted',
   // administration
   'user-created',
   'user-disabled',

@@ -38,6 +38,16 @@ export function passwordResetMail(input: { to: string; link: string; ttlMinutes:
   ]);
 }
 
+/** Proof of the address before an upstream identity is linked to its account (social login). */
+export function linkIdentityMail(input: { to: string; providerName: string; link: string; ttlMinutes: number }): OutgoingMail {
+  return compose(input.to, `Link your ${input.providerName} account`, [
+    { text: `Someone — hopefully you — signed in with ${input.providerName} using the address ${input.to}, which already has an account.` },
+    { text: `To link that ${input.providerName} account to yours, open the link below in the same browser:` },
+    { link: requireHttpUrl(input.link), label: `Link my ${input.providerName} account` },
+    { text: `The link works once and expires in ${minutes(input.ttlMinutes)}. If it was not you, ignore this mail: nothing is linked.` },
+  ]);
+}
+
 /** A notification only: it carries no link that signs anyone in. */
 export function passwordChangedMail(input: { to: string }): OutgoingMail {
   return compose(input.to, 'Your password was changed', [

@@ -135,4 +135,30 @@ export interface DatabaseSchema {
   refresh_tokens: RefreshTokensTable;
   revocations: RevocationsTable;
   consents: ConsentsTable;
+  identity_providers: IdentityProvidersTable;
+  user_identities: UserIdentitiesTable;
+}
+
+export interface IdentityProvidersTable {
+  id: string;
+  /** JSON of the provider's settings, without its client secret. */
+  settings: string;
+  /** The upstream client secret, sealed under the master key (crypto/seal.ts). */
+  client_secret_sealed: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserIdentitiesTable {
+  id: string;
+  user_id: string;
+  provider_id: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  email_verified: number;
+  /** Upstream access/refresh tokens when the provider keeps them, sealed; never shown. */
+  tokens_sealed: string | null;
+  linked_at: number;
+  last_used_at: number;
 }

@@ -1,15 +1,18 @@
 import type { Session, SessionRecord } from '../../features/sessions/store.ts';
+import type { SignInMethodsView } from '../../features/social/service.ts';
 import { alertBox, csrfInput, input, noticeBox } from '../forms.ts';
 import { html, type SafeHtml } from '../html.ts';
 
 /** Which part of the account page an error belongs to. */
-export type AccountSection = 'profile' | 'email' | 'sessions' | 'applications' | 'password';
+export type AccountSection = 'profile' | 'email' | 'sessions' | 'applications' | 'password' | 'sign-in-methods';
 
 export interface AccountView {
   record: SessionRecord;
   sessions: readonly Session[];
   /** Applications the user authorised (empty when the provider is not wired). */
   applications?: readonly { client_id: string; name: string; scopes: string[]; consented_at: number | null }[];
+  /** Linked upstream identities (social login), when the feature is wired. */
+  signInMethods?: SignInMethodsView;
   csrfToken: string;
   passwordMinLength: number;
   notice?: string | undefined;
@@ -62,6 +65,28 @@ ${csrfInput(view.csrfToken)}
 </li>`;
 }
 
+/** Linked accounts (social login): each can be removed unless it is the last way in; others can be linked. */
+function signInMethodsSection(methods: SignInMethodsView, view: AccountView): SafeHtml {
+  const last = !methods.hasPassword && methods.identities.length <= 1;
+  return html`<h2 id="sign-in-methods">Ways to sign in</h2>
+${errorFor(view, 'sign-in-methods')}
+<ul class="sessions">
+${methods.hasPassword ? html`<li><p><strong>Password</strong></p></li>` : ''}
+${methods.identities.map((identity) => html`<li>
+<p><strong>${identity.providerName}</strong>${identity.email ? html` <span class="ua">${identity.email}</span>` : ''}</p>
+<p>Linked: ${when(identity.linkedAt)}</p>
+${last ? html`<p class="hint">This is your only way to sign in, so it cannot be removed.</p>` : html`<form method="post" action="/account/identities/${encodeURIComponent(identity.id)}/unlink">
+${csrfInput(view.csrfToken)}
+<button type="submit" class="danger">Remove ${identity.providerName}</button>
+</form>`}
+</li>`)}
+</ul>
+${methods.linkable.map((provider) => html`<form method="post" action="/account/identities/link/${encodeURIComponent(provider.id)}">
+${csrfInput(view.csrfToken)}
+<button type="submit" class="secondary">Link ${provider.name}</button>
+</form>`)}`;
+}
+
 export function accountBody(view: AccountView): SafeHtml {
   const { user } = view.record;
   const others = view.sessions.filter((session) => session.id !== view.record.session.id).length;
@@ -107,7 +132,9 @@ ${csrfInput(view.csrfToken)}
 </li>`)}
 </ul>`}
 
-<h2 id="password">Change password</h2>
+${view.signInMethods ? signInMethodsSection(view.signInMethods, view) : ''}
+${view.signInMethods && !view.signInMethods.hasPassword ? html`<h2 id="password">Password</h2>
+<p>You sign in without a password. To have one as well, use <a href="/forgot-password">Forgot your password?</a>: we email you a link to choose it.</p>` : html`<h2 id="password">Change password</h2>
 ${errorFor(view, 'password')}
 <form method="post" action="/account/password" novalidate>
 ${csrfInput(view.csrfToken)}
@@ -115,7 +142,7 @@ ${csrfInput(view.csrfToken)}
 ${input({ name: 'current_password', label: 'Current password', type: 'password', autocomplete: 'current-password', required: true })}
 ${input({ name: 'new_password', label: 'New password', type: 'password', autocomplete: 'new-password', required: true, hint: `At least ${view.passwordMinLength} characters. Changing it signs you out everywhere else.` })}
 <button type="submit">Change password</button>
-</form>
+</form>`}
 
 <h2 id="sign-out">Sign out</h2>
 <form method="post" action="/logout">

@@ -14,6 +14,8 @@ const NOTICES: Readonly<Record<string, string>> = {
   'others-signed-out': 'You were signed out everywhere else.',
   'password-changed': 'Your password was changed and your other sessions were signed out.',
   'application-revoked': 'The application can no longer use your account.',
+  'identity-linked': 'That account is linked: you can now sign in with it.',
+  'identity-unlinked': 'That account is no longer linked.',
 };
 
 /** Where a signed-out browser is sent from the account page. */
@@ -33,15 +35,17 @@ export function accountRenderer(deps: PagesDeps): AccountRender {
     const { status, headers, ...rest } = view;
     const list = await sessions.list(record.user.id);
     const applications = deps.applications ? await deps.applications.list(record.user.id) : [];
+    const signInMethods = deps.social ? await deps.social.accountView(record.user.id) : undefined;
     const body = accountBody({
       ...rest,
       record,
       sessions: list,
       applications,
+      ...(signInMethods ? { signInMethods } : {}),
       csrfToken: csrf.formToken(request, reply),
       passwordMinLength: config.passwordMinLength,
     });
-    return sendPage(reply, { title: 'Your account', status: status ?? 200, ...(headers ? { headers } : {}), body });
+    return sendPage(reply, { title: 'Your account', status: status ?? 200, ...(headers ? { headers } : {}), formAction: signInMethods?.formAction ?? [], body });
   };
 }
 

@@ -12,6 +12,7 @@ const NOTICES: Readonly<Record<string, string>> = {
   'signed-out': 'You are signed out.',
   'password-reset': 'Your password was changed. Sign in with the new password.',
   'email-verified': 'Your email address is confirmed. Sign in to continue.',
+  reauthenticate: 'For your security, sign in again before adding a way to sign in.',
 };
 
 interface LoginView {
@@ -21,6 +22,8 @@ interface LoginView {
   error?: string;
   notice?: string | undefined;
   signedInAs?: string | undefined;
+  /** Social-login providers: one link each. */
+  providers?: readonly { id: string; name: string }[];
 }
 
 function loginBody(view: LoginView) {
@@ -35,6 +38,12 @@ ${input({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username'
 ${input({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', required: true })}
 <button type="submit">Sign in</button>
 </form>
+${(view.providers ?? []).length > 0 ? html`<div class="social">
+<p>Or sign in with:</p>
+<ul class="providers">
+${(view.providers ?? []).map((provider) => html`<li><a class="button" href="/login/social/${encodeURIComponent(provider.id)}${view.returnTo ? html`?return_to=${encodeURIComponent(view.returnTo)}` : ''}">Continue with ${provider.name}</a></li>`)}
+</ul>
+</div>` : ''}
 <p class="links"><a href="/forgot-password">Forgot your password?</a></p>
 <p>No account yet? <a href="/signup">Create one</a>.</p>`;
 }
@@ -47,7 +56,8 @@ export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
     // The token exists before sign-in, so a login form cannot be forged cross-site (login CSRF).
     const csrfToken = csrf.formToken(request, reply);
     const formAction = deps.formActionFor ? await deps.formActionFor(view.returnTo) : [];
-    return sendPage(reply, { title: 'Sign in', status, ...(headers ? { headers } : {}), formAction, body: loginBody({ ...view, csrfToken }) });
+    const providers = deps.social ? await deps.social.providers() : [];
+    return sendPage(reply, { title: 'Sign in', status, ...(headers ? { headers } : {}), formAction, body: loginBody({ ...view, csrfToken, providers }) });
   }
 
   app.get('/login', PAGE_GET, async (request, reply) => {

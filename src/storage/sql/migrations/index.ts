@@ -3,6 +3,7 @@ import * as accounts from './0001-accounts.ts';
 import * as sessionsAudit from './0002-sessions-audit.ts';
 import * as tokens from './0003-tokens.ts';
 import * as consents from './0004-consents.ts';
+import * as social from './0005-social.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit a released one —
@@ -13,6 +14,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0002-sessions-audit': sessionsAudit,
   '0003-tokens': tokens,
   '0004-consents': consents,
+  '0005-social': social,
 });
 
 export const migrationProvider: MigrationProvider = {

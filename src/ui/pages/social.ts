@@ -1,0 +1,205 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { apiError } from '../../errors/catalog.ts';
+import { clearedHostCookie, hostCookie, readCookie } from '../../http/cookies.ts';
+import { randomToken } from '../../crypto/random.ts';
+import { clientInfo } from '../../features/accounts/routes.ts';
+import type { SignInResult } from '../../features/password-login/service.ts';
+import { PROVIDER_ID } from '../../features/social/providers.ts';
+import type { PendingLinkView } from '../../features/social/service.ts';
+import type { PagesDeps } from '../deps.ts';
+import { alertBox, checkedForm, csrfInput, field, hiddenInput, input, noticeBox } from '../forms.ts';
+import { html } from '../html.ts';
+import { sendPage } from '../layout.ts';
+import { DEFAULT_RETURN_TO, safeReturnTo } from '../return-to.ts';
+import { PAGE_GET, attempt, pagePost, queryParam } from '../routes.ts';
+import { LOGIN_FOR_ACCOUNT, accountRenderer } from './account.ts';
+
+/** Binds a social-login transaction to this browser (SEC-OAUTH-31); sent back on the upstream's top-level redirect (Lax). */
+export const SOCIAL_BINDING_COOKIE = '__Host-gatehouse-social';
+/** Names the pending link of this browser (an upstream identity waiting for proof of the account). */
+export const PENDING_LINK_COOKIE = '__Host-gatehouse-link';
+const COOKIE_MAX_AGE_SECONDS = 15 * 60;
+
+/**
+ * Social-login pages (docs/social-login.md):
+ *
+ * | path                                   | GET                               | POST                                |
+ * | -------------------------------------- | --------------------------------- | ----------------------------------- |
+ * | /login/social/:provider                | start: 303 to the upstream        | —                                   |
+ * | /login/social/:provider/callback       | finish: session, link or refusal  | —                                   |
+ * | /login/social/link                     | "prove this account is yours"     | proof by password                   |
+ * | /login/social/link/email               | —                                 | mail a confirmation link            |
+ * | /login/social/link/confirm?token=      | confirm button (not used up)      | proof by the mailed link            |
+ * | /account/identities/link/:provider     | —                                 | link another provider (CSRF, recent sign-in) |
+ * | /account/identities/:id/unlink         | —                                 | remove a linked identity            |
+ *
+ * Starting a sign-in is a GET (a link on /login): it only creates a transaction bound to this
+ * browser, which an attacker cannot finish. Linking from /account changes the account, so it is
+ * a POST with the CSRF token.
+ */
+export function registerSocialPages(app: FastifyInstance, deps: PagesDeps): void {
+  const social = deps.social;
+  if (!social) return;
+  const { csrf, auth, sessions } = deps;
+  const renderAccount = accountRenderer(deps);
+
+  /** The browser's binding value, created on first use and kept (two tabs may sign in at once). */
+  function binding(request: FastifyRequest, reply: FastifyReply): string {
+    const existing = readCookie(request.headers.cookie, SOCIAL_BINDING_COOKIE);
+    const value = existing !== undefined && /^[A-Za-z0-9_-]{43}$/.test(existing) ? existing : randomToken(32);
+    reply.header('set-cookie', hostCookie(SOCIAL_BINDING_COOKIE, value, { maxAgeSeconds: COOKIE_MAX_AGE_SECONDS }));
+    return value;
+  }
+
+  function providerParam(request: FastifyRequest<{ Params: { provider?: string } }>): string {
+    const id = request.params.provider ?? '';
+    if (!PROVIDER_ID.test(id)) throw apiError('not_found', 'There is no such sign-in provider.');
+    return id;
+  }
+
+  /** The same session hand-over as a password sign-in (SEC-SESS-01). */
+  async function signIn(request: FastifyRequest, reply: FastifyReply, result: SignInResult, returnTo: string | null): Promise<FastifyReply> {
+    const previous = await auth.current(request);
+    if (previous) {
+      if (previous.user.id === result.user.id) await deps.onSessionReplaced?.(previous.session.id, result.session.id);
+      await sessions.revoke(previous.session.id, previous.user.id);
+    }
+    auth.forget(request);
+    csrf.renew(reply);
+    auth.setCookie(reply, result.token);
+    return reply.redirect(safeReturnTo(returnTo) ?? DEFAULT_RETURN_TO, 303);
+  }
+
+  app.get<{ Params: { provider: string } }>('/login/social/:provider', PAGE_GET, async (request, reply) => {
+    const url = await social.start(providerParam(request), { binding: binding(request, reply), returnTo: safeReturnTo(queryParam(request, 'return_to')) }, clientInfo(request));
+    return reply.redirect(url.href, 303);
+  });
+
+  app.get<{ Params: { provider: string } }>('/login/social/:provider/callback', PAGE_GET, async (request, reply) => {
+    const providerId = providerParam(request);
+    const rawUrl = request.raw.url ?? '';
+    const query = rawUrl.includes('?') ? rawUrl.slice(rawUrl.indexOf('?') + 1) : '';
+    const params = new URLSearchParams(query);
+    const states = params.getAll('state');
+    const outcome = await social.callback(providerId, {
+      query,
+      state: states.length === 1 ? states[0] : undefined,
+      binding: readCookie(request.headers.cookie, SOCIAL_BINDING_COOKIE),
+    }, clientInfo(request));
+    if (outcome.kind === 'linked') return reply.redirect('/account?notice=identity-linked#sign-in-methods', 303);
+    if (outcome.kind === 'link-required') {
+      reply.header('set-cookie', hostCookie(PENDING_LINK_COOKIE, outcome.pendingToken, { maxAgeSeconds: COOKIE_MAX_AGE_SECONDS }));
+      return reply.redirect('/login/social/link', 303);
+    }
+    return signIn(request, reply, outcome.result, outcome.returnTo);
+  });
+
+  const pendingCookies = (request: FastifyRequest) => ({
+    token: readCookie(request.headers.cookie, PENDING_LINK_COOKIE),
+    binding: readCookie(request.headers.cookie, SOCIAL_BINDING_COOKIE),
+  });
+
+  async function renderLink(request: FastifyRequest, reply: FastifyReply, view: PendingLinkView, extra: { error?: string; status?: number; headers?: Readonly<Record<string, string>> } = {}): Promise<FastifyReply> {
+    const csrfToken = csrf.formToken(request, reply);
+    return sendPage(reply, {
+      title: `Link your ${view.providerName} account`,
+      status: extra.status ?? 200,
+      ...(extra.headers ? { headers: extra.headers } : {}),
+      body: html`<h1>Link your ${view.providerName} account</h1>
+${alertBox(extra.error)}
+${view.mailed ? noticeBox(`We sent a link to ${view.email}. Open it in this browser within 15 minutes.`) : ''}
+<p>There already is an account for <strong>${view.email}</strong>. Before your ${view.providerName} account can sign in to it, show that the account is yours.</p>
+${view.passwordAllowed ? html`<form method="post" action="/login/social/link" novalidate>
+${csrfInput(csrfToken)}
+<input type="text" name="username" autocomplete="username" value="${view.email}" hidden>
+${input({ name: 'password', label: 'Password of that account', type: 'password', autocomplete: 'current-password', required: true })}
+<button type="submit">Sign in and link</button>
+</form>
+<p>Or confirm by email instead:</p>` : ''}
+<form method="post" action="/login/social/link/email">
+${csrfInput(csrfToken)}
+<button type="submit" class="${view.passwordAllowed ? 'secondary' : ''}">${view.mailed ? 'Send the link again' : `Email a confirmation link to ${view.email}`}</button>
+</form>
+<p class="links"><a href="/login">Cancel and go back to sign-in</a></p>`,
+    });
+  }
+
+  async function requirePending(request: FastifyRequest): Promise<PendingLinkView> {
+    const { token, binding: value } = pendingCookies(request);
+    const view = await social!.pendingLink(token, value);
+    if (!view) throw apiError('invalid_request', 'There is no account waiting to be linked in this browser, or the attempt expired. Start again from the sign-in page.');
+    return view;
+  }
+
+  app.get('/login/social/link', PAGE_GET, async (request, reply) => renderLink(request, reply, await requirePending(request)));
+
+  app.post('/login/social/link', pagePost(csrf), async (request, reply) => {
+    const fields = checkedForm(request, csrf);
+    const view = await requirePending(request);
+    const password = field(fields, 'password');
+    if (password === '') return renderLink(request, reply, view, { error: 'Enter the password of that account.', status: 400 });
+    const { token, binding: value } = pendingCookies(request);
+    const result = await attempt(() => social.linkWithPassword(token, value, password, clientInfo(request)));
+    if (!result.ok) return renderLink(request, reply, view, { error: result.error.description, status: result.error.status, headers: result.error.headers });
+    reply.header('set-cookie', clearedHostCookie(PENDING_LINK_COOKIE));
+    return signIn(request, reply, result.value.result, result.value.returnTo);
+  });
+
+  app.post('/login/social/link/email', pagePost(csrf), async (request, reply) => {
+    checkedForm(request, csrf);
+    const { token, binding: value } = pendingCookies(request);
+    await social.sendLinkMail(token, value);
+    return reply.redirect('/login/social/link', 303);
+  });
+
+  app.get('/login/social/link/confirm', PAGE_GET, async (request, reply) => {
+    // A mail scanner opening the link must not use it up: the POST does.
+    const token = queryParam(request, 'token') ?? '';
+    const csrfToken = csrf.formToken(request, reply);
+    return sendPage(reply, {
+      title: 'Link your account',
+      body: html`<h1>Link your account</h1>
+<p>Confirm to link the account you signed in with to your existing account.</p>
+<form method="post" action="/login/social/link/confirm">
+${csrfInput(csrfToken)}
+${hiddenInput('token', token)}
+<button type="submit">Confirm and sign in</button>
+</form>`,
+    });
+  });
+
+  app.post('/login/social/link/confirm', pagePost(csrf), async (request, reply) => {
+    const fields = checkedForm(request, csrf);
+    const { token, binding: value } = pendingCookies(request);
+    const linked = await social.linkWithMail(token, value, field(fields, 'token'), clientInfo(request));
+    reply.header('set-cookie', clearedHostCookie(PENDING_LINK_COOKIE));
+    return signIn(request, reply, linked.result, linked.returnTo);
+  });
+
+  app.post<{ Params: { provider: string } }>('/account/identities/link/:provider', pagePost(csrf), async (request, reply) => {
+    checkedForm(request, csrf);
+    const record = await auth.current(request);
+    if (!record) return reply.redirect(LOGIN_FOR_ACCOUNT, 303);
+    const outcome = await attempt(() => social.start(providerParam(request), {
+      binding: binding(request, reply),
+      returnTo: '/account',
+      linkFor: { userId: record.user.id, authTime: record.session.authTime },
+    }, clientInfo(request)));
+    if (!outcome.ok) {
+      if (outcome.error.error === 'forbidden') return reply.redirect(`/login?notice=reauthenticate&return_to=${encodeURIComponent('/account')}`, 303);
+      throw outcome.error;
+    }
+    return reply.redirect(outcome.value.href, 303);
+  });
+
+  app.post<{ Params: { id: string } }>('/account/identities/:id/unlink', pagePost(csrf), async (request, reply) => {
+    checkedForm(request, csrf);
+    const record = await auth.current(request);
+    if (!record) return reply.redirect(LOGIN_FOR_ACCOUNT, 303);
+    const id = request.params.id ?? '';
+    if (id.length > 64) throw apiError('not_found', 'No such linked account.');
+    const result = await attempt(() => social.unlink(record.user.id, id, clientInfo(request)));
+    if (!result.ok) return renderAccount(request, reply, record, { status: result.error.status, error: { section: 'sign-in-methods', message: result.error.description } });
+    return reply.redirect('/account?notice=identity-unlinked#sign-in-methods', 303);
+  });
+}
