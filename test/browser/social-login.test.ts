@@ -9,11 +9,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net, { type AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createOidcApp, bounded, chromiumSkip, launchChromium } from '../support/oidc.ts';
 import type { TestApp } from '../support/app.ts';
 import { registerAndSignIn, PASSWORD } from '../support/auth.ts';
+import { freePort } from '../support/oauth.ts';
 import { startGoogleLike, type GoogleLike } from '../support/upstream/google.ts';
 import { startScriptedIdp, type ScriptedIdp } from '../support/upstream/scripted-idp.ts';
 
@@ -21,13 +21,6 @@ const skip = chromiumSkip();
 const SECRET = 'browser-upstream-secret';
 const STEP_MS = 15_000;
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('social login in Chromium', { skip, timeout: 180_000 }, () => {
   let google: GoogleLike | undefined;
