@@ -44,9 +44,9 @@ a:focus-visible, input:focus-visible, button:focus-visible { outline: 3px solid 
 .alert { border: 2px solid var(--danger); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 1rem; color: var(--danger); background: #fdecea; }
 .notice { border: 2px solid var(--ok); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 1rem; color: var(--ok); background: #e6f4ea; }
 .links { margin-top: 1.5rem; }
-.sessions { list-style: none; padding: 0; margin: 0; }
-.sessions li { border: 1px solid var(--line); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 .75rem; }
-.sessions form { display: inline; }
+.sessions, .identities { list-style: none; padding: 0; margin: 0; }
+.sessions li, .identities li { border: 1px solid var(--line); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 .75rem; }
+.sessions form, .identities form { display: inline; }
 .tag { display: inline-block; font-size: .8rem; font-weight: 600; padding: 0 .4rem; border-radius: 4px; background: var(--ok); color: #fff; }
 .ua { color: var(--muted); font-size: .85rem; word-break: break-all; }
 .providers { list-style: none; padding: 0; margin: 0; }

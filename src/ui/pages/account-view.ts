@@ -70,7 +70,7 @@ function signInMethodsSection(methods: SignInMethodsView, view: AccountView): Sa
   const last = !methods.hasPassword && methods.identities.length <= 1;
   return html`<h2 id="sign-in-methods">Ways to sign in</h2>
 ${errorFor(view, 'sign-in-methods')}
-<ul class="sessions">
+<ul class="identities">
 ${methods.hasPassword ? html`<li><p><strong>Password</strong></p></li>` : ''}
 ${methods.identities.map((identity) => html`<li>
 <p><strong>${identity.providerName}</strong>${identity.email ? html` <span class="ua">${identity.email}</span>` : ''}</p>
