@@ -142,3 +142,21 @@ export function decodeKeyMaterial(value: string): Buffer | undefined {
   }
   return undefined;
 }
+
+/** A JSON array of objects (from the environment as text, or the config file as JSON), frozen. */
+export function objectArray(what: string): (raw: unknown) => readonly Readonly<Record<string, unknown>>[] {
+  return (raw) => {
+    let value = raw;
+    if (typeof raw === 'string') {
+      try {
+        value = JSON.parse(raw) as unknown;
+      } catch {
+        throw new ValueError(`must be a JSON array of ${what} objects`);
+      }
+    }
+    if (!Array.isArray(value) || !value.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))) {
+      throw new ValueError(`must be an array of ${what} objects`);
+    }
+    return Object.freeze(value.map((item) => Object.freeze({ ...(item as Record<string, unknown>) })));
+  };
+}

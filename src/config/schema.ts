@@ -34,15 +34,6 @@ function key<T>(spec: {
   };
 }
 
-/** A JSON array of objects (from the environment as text, or the config file as JSON), frozen. */
-function objectArray(raw: unknown, what: string): readonly Readonly<Record<string, unknown>>[] {
-  const value = typeof raw === 'string' ? (() => { try { return JSON.parse(raw) as unknown; } catch { throw new ValueError(`must be a JSON array of ${what} objects`); } })() : raw;
-  if (!Array.isArray(value) || !value.every((item) => item !== null && typeof item === 'object' && !Array.isArray(item))) {
-    throw new ValueError(`must be an array of ${what} objects`);
-  }
-  return Object.freeze(value.map((item) => Object.freeze({ ...(item as Record<string, unknown>) })));
-}
-
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = {
@@ -353,7 +344,7 @@ export const configSchema = {
     doc: 'Declarative OAuth clients (JSON array; normally in the config file), applied idempotently at start — see docs/clients.md.',
     default: Object.freeze([]) as readonly Readonly<Record<string, unknown>>[],
     defaultText: '[]',
-    parse: (raw) => objectArray(raw, 'client'),
+    parse: p.objectArray('client'),
   }),
   socialProviders: key({
     env: 'GATEHOUSE_SOCIAL_PROVIDERS',
@@ -361,7 +352,7 @@ export const configSchema = {
     default: Object.freeze([]) as readonly Readonly<Record<string, unknown>>[],
     defaultText: '[]',
     parse: (raw) => {
-      const value = objectArray(raw, 'provider');
+      const value = p.objectArray('provider')(raw);
       value.forEach((item, index) => {
         if (Object.hasOwn(item, 'client_secret')) throw new ValueError(`[${index}].client_secret: a secret is never written in the config; name the environment variable that holds it in client_secret_env`);
         if (typeof item.client_secret_env !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,99}$/.test(item.client_secret_env) || item.client_secret_env.startsWith('GATEHOUSE_')) {
