@@ -12,7 +12,7 @@ import { registerOpenAPI } from './http/openapi.ts';
 import { registerApiGuard, registerFormParser } from './http/api-guard.ts';
 import { createCsrf } from './http/csrf.ts';
 import { registerHealthRoutes } from './features/health/routes.ts';
-import { newId } from './crypto/random.ts';
+import { requestIdGenerator } from './crypto/random.ts';
 import { createPasswordHasher } from './crypto/passwords/hasher.ts';
 import { createSqlSessionStore } from './features/sessions/store.ts';
 import { createSessionService } from './features/sessions/service.ts';
@@ -85,7 +85,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     logger: loggerOptions({ level: config.logLevel, stream: deps.logStream }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
-    genReqId: () => newId(),
+    genReqId: requestIdGenerator(),
     requestIdHeader: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },

@@ -12,8 +12,8 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  *   origin (SEC-ASVS-11).
  */
 export function registerApiGuard(app: FastifyInstance, csrf: Csrf): void {
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!request.url.startsWith('/api/')) return done();
     const origin = request.headers.origin;
     const corsAllowed = origin !== undefined && csrf.isAllowedOrigin(origin);
     if (corsAllowed) {
@@ -22,20 +22,27 @@ export function registerApiGuard(app: FastifyInstance, csrf: Csrf): void {
       reply.header('vary', 'Origin');
     }
     if (request.method === 'OPTIONS') {
-      if (!corsAllowed) throw apiError('forbidden', 'Cross-origin requests from this origin are not allowed.');
+      if (!corsAllowed) return done(apiError('forbidden', 'Cross-origin requests from this origin are not allowed.'));
       reply.header('access-control-allow-methods', 'GET, POST, PATCH, DELETE');
       reply.header('access-control-allow-headers', 'content-type, authorization');
       reply.header('access-control-max-age', '600');
-      return reply.code(204).send();
+      // Answered here: a callback hook that sends does not call done().
+      reply.code(204).send();
+      return;
     }
-    if (!UNSAFE.has(request.method)) return;
-    csrf.checkOrigin(request);
+    if (!UNSAFE.has(request.method)) return done();
+    try {
+      csrf.checkOrigin(request);
+    } catch (error) {
+      return done(error as Error);
+    }
     // DELETE carries no body, and no HTML form can send it cross-site without a preflight.
-    if (request.method === 'DELETE') return;
+    if (request.method === 'DELETE') return done();
     const type = request.headers['content-type'];
     if (type === undefined || !/^application\/json\s*(;|$)/i.test(type)) {
-      throw apiError('unsupported_media_type', 'Send the request body as application/json.');
+      return done(apiError('unsupported_media_type', 'Send the request body as application/json.'));
     }
+    done();
   });
 }
 

