@@ -134,7 +134,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     users: createSqlUserStore(database.db),
     oneTimeTokens: createSqlOneTimeTokenStore(database.db),
     sessions,
-    hasher: createPasswordHasher({ memoryKiB: config.argon2MemoryKiB, iterations: config.argon2Iterations, parallelism: config.argon2Parallelism }),
+    hasher: createPasswordHasher({ memoryKiB: config.argon2MemoryKiB, iterations: config.argon2Iterations, parallelism: config.argon2Parallelism }, { concurrency: config.passwordHashConcurrency }),
     mailer,
     audit,
     limiter: createRateLimiter(ephemeral),

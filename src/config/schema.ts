@@ -196,6 +196,12 @@ export const configSchema = {
     default: 1,
     parse: p.integer(1, 16),
   }),
+  passwordHashConcurrency: key({
+    env: 'GATEHOUSE_PASSWORD_HASH_CONCURRENCY',
+    doc: 'At most this many argon2id computations at once (the rest queue); 0 = one fewer than the CPUs this process may use (at least 1), which keeps a core for the event loop.',
+    default: 0,
+    parse: p.integer(0, 64),
+  }),
   requireVerifiedEmail: key({
     env: 'GATEHOUSE_REQUIRE_VERIFIED_EMAIL',
     doc: 'Refuse password sign-in until the email address is verified.',

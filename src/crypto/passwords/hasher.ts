@@ -2,6 +2,7 @@ import { hash as argon2Hash, verify as argon2Verify, type Algorithm } from '@nod
 import { importCandidates, normalizePassword } from './normalize.ts';
 import { parseImportedHash, verifyImported } from './imported.ts';
 import { ARGON2_OUTPUT_BYTES, ARGON2_VERSION, dummyArgon2Hash } from './dummy.ts';
+import { createConcurrencyLimit, defaultHashConcurrency, type ConcurrencyLimit } from './limit.ts';
 
 export { normalizePassword } from './normalize.ts';
 
@@ -108,12 +109,15 @@ function isWeaker(stored: Argon2Stored, current: Argon2Parameters): boolean {
 
 /**
  * The password hasher: argon2id via `@node-rs/argon2`, whose async calls run on the libuv thread
- * pool, off the event loop. Length limits are the caller's job (policy at set time, the
- * sign-in service before verifying, SEC-PWD-02); this module never truncates.
+ * pool, off the event loop — at most `concurrency` at once (default: CPUs − 1, at least 1), so
+ * that hashing never takes every core from the event loop; one call (`hash`, `verify`,
+ * `verifyDummy`, each one or two computations) holds one slot. Length limits are the caller's job
+ * (policy at set time, the sign-in service before verifying, SEC-PWD-02); this module never
+ * truncates.
  */
-export function createPasswordHasher(parameters: Argon2Parameters): PasswordHasher {
+export function createPasswordHasher(parameters: Argon2Parameters, options: { concurrency?: number; limit?: ConcurrencyLimit } = {}): PasswordHasher {
   const current: Argon2Parameters = { ...parameters };
-  const options = {
+  const argon2Options = {
     algorithm: ARGON2ID,
     memoryCost: current.memoryKiB,
     timeCost: current.iterations,
@@ -121,31 +125,31 @@ export function createPasswordHasher(parameters: Argon2Parameters): PasswordHash
     outputLen: ARGON2_OUTPUT_BYTES,
   };
   const dummy = dummyArgon2Hash(current);
+  const slots = options.limit ?? createConcurrencyLimit(options.concurrency || defaultHashConcurrency());
+
+  async function verify(storedHash: string, password: string): Promise<VerifyResult> {
+    const argon2 = parseArgon2(storedHash, current);
+    if (argon2) {
+      const matched = await verifyArgon2(storedHash, password);
+      if (matched === undefined) return FAILED;
+      return { ok: true, needsRehash: matched === 'raw' || isWeaker(argon2, current) };
+    }
+    const imported = parseImportedHash(storedHash);
+    if (!imported) return FAILED;
+    // Imported from systems that did not normalise: as typed first, then NFKC (SEC-PWD-05).
+    for (const candidate of importCandidates(password)) {
+      if (await verifyImported(imported, candidate)) return { ok: true, needsRehash: true };
+    }
+    return FAILED;
+  }
 
   return {
-    async hash(password: string): Promise<string> {
-      return argon2Hash(normalizePassword(password), options);
-    },
-
-    async verify(storedHash: string, password: string): Promise<VerifyResult> {
-      const argon2 = parseArgon2(storedHash, current);
-      if (argon2) {
-        const matched = await verifyArgon2(storedHash, password);
-        if (matched === undefined) return FAILED;
-        return { ok: true, needsRehash: matched === 'raw' || isWeaker(argon2, current) };
-      }
-      const imported = parseImportedHash(storedHash);
-      if (!imported) return FAILED;
-      // Imported from systems that did not normalise: as typed first, then NFKC (SEC-PWD-05).
-      for (const candidate of importCandidates(password)) {
-        if (await verifyImported(imported, candidate)) return { ok: true, needsRehash: true };
-      }
-      return FAILED;
-    },
-
-    async verifyDummy(password: string): Promise<false> {
-      await verifyArgon2(dummy, password);
-      return false;
-    },
+    hash: (password) => slots.run(() => argon2Hash(normalizePassword(password), argon2Options)),
+    verify: (storedHash, password) => slots.run(() => verify(storedHash, password)),
+    verifyDummy: (password) =>
+      slots.run(async () => {
+        await verifyArgon2(dummy, password);
+        return false as const;
+      }),
   };
 }
