@@ -14,6 +14,8 @@ export interface RotationResult {
   refreshToken: string;
   /** Scope of the refresh token (the grant's); the access token may be narrower. */
   scope: string[];
+  /** The grant user's roles at this refresh ([] for a grant without a user). */
+  roles: string[];
 }
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -35,16 +37,21 @@ function invalidGrant(detail: string) {
 export function createRefreshTokenService(deps: {
   db: Kysely<DatabaseSchema>;
   sealKey: Buffer;
-  config: Pick<Config, 'refreshTokenIdleTtlSeconds' | 'refreshTokenAbsoluteTtlSeconds' | 'refreshReuseWindowSeconds'>;
+  config: Pick<Config, 'refreshTokenIdleTtlSeconds' | 'refreshTokenAbsoluteTtlSeconds' | 'refreshReuseWindowSeconds' | 'sessionTouchIntervalSeconds'>;
   revocations: RevocationService;
   audit: AuditLog;
-  /** Whether a grant's session is still live (touching it); a grant outlives no session. */
+  /**
+   * Marks a grant's session seen, false when it is no longer live. A grant outlives no session:
+   * the token lookup reads the session row; a session seen within the touch interval is live
+   * without a write (as for cookie sessions), an older one is touched through this.
+   */
   sessionLive?: (sessionId: string) => Promise<boolean>;
   now?: () => number;
 }) {
   const now = deps.now ?? Date.now;
   const store = createSqlTokenStore(deps.db);
   const windowMs = deps.config.refreshReuseWindowSeconds * 1000;
+  const touchMs = deps.config.sessionTouchIntervalSeconds * 1000;
 
   function idleTtlMs(client: Client): number {
     return (client.refreshTokenIdleTtlSeconds ?? deps.config.refreshTokenIdleTtlSeconds) * 1000;
@@ -105,24 +112,26 @@ export function createRefreshTokenService(deps: {
       if (!TOKEN_PATTERN.test(presented)) throw invalidGrant('malformed refresh token');
       const found = await store.findRefreshToken(hashSecret(presented));
       if (!found) throw invalidGrant('unknown refresh token');
-      const { token, grant } = found;
+      const { token, grant, session, user } = found;
       if (grant.client_id !== client.clientId) throw invalidGrant('refresh token of another client');
       if (grant.revoked_at !== null) throw invalidGrant('grant revoked');
       const at = now();
       if (at >= grant.expires_at) throw invalidGrant('grant expired (absolute lifetime)');
+      if (grant.user_id !== null && (user === null || user.disabled)) throw invalidGrant('user gone or disabled');
       const scope = grant.scope.split(' ').filter(Boolean);
+      const roles = user?.roles ?? [];
 
       const sameSuccessor = async (rotatedAt: number): Promise<RotationResult> => {
         if (at - rotatedAt > windowMs) return replay(grant, client, token.id);
         options.check?.(scope);
         const successor = await successorOf(token.id);
         if (successor === undefined) return replay(grant, client, token.id);
-        return { grant, refreshToken: successor, scope };
+        return { grant, refreshToken: successor, scope, roles };
       };
 
       if (token.rotated_at !== null) return sameSuccessor(token.rotated_at);
       if (at >= token.idle_expires_at) throw invalidGrant('refresh token expired (idle)');
-      if (grant.session_id !== null && deps.sessionLive && !(await deps.sessionLive(grant.session_id))) {
+      if (grant.session_id !== null && deps.sessionLive && !(session !== null && at < session.expiresAt && (at - session.lastSeenAt < touchMs || (await deps.sessionLive(grant.session_id))))) {
         // The session it was issued with has ended (expired, or removed while this instance was not told).
         await deps.revocations.revokeGrant(grant, 'session ended');
         throw invalidGrant('session ended');
@@ -136,7 +145,7 @@ export function createRefreshTokenService(deps: {
         // Lost the race to a concurrent request with the same token: same successor.
         return sameSuccessor(at);
       }
-      return { grant, refreshToken: next.token, scope };
+      return { grant, refreshToken: next.token, scope, roles };
     },
 
     /** RFC 7009: revoking a refresh token revokes its grant (every refresh and access token of it). */

@@ -27,8 +27,11 @@ export interface TokenStore {
   getGrant(id: string): Promise<Grant | undefined>;
   /** A new grant and its first refresh token, in one transaction. */
   createGrantWithToken(grant: Grant, token: RefreshTokenRow): Promise<void>;
-  /** The token by its hash, with its grant (one query). */
-  findRefreshToken(tokenHash: string): Promise<{ token: RefreshTokenRow; grant: Grant } | undefined>;
+  /**
+   * The token by its hash, with its grant, and what a refresh must know about the grant's session
+   * and user (null: the grant has none, or the row is gone) — one query.
+   */
+  findRefreshToken(tokenHash: string): Promise<FoundRefreshToken | undefined>;
   /**
    * Rotation in one transaction: marks the token rotated, naming its successor (sealed), if it
    * was not yet — true for exactly one of any number of racers — and inserts the successor.
@@ -53,7 +56,19 @@ export interface TokenStore {
   listRevocations(now: number, since?: number): Promise<Revocation[]>;
 }
 
+export interface FoundRefreshToken {
+  token: RefreshTokenRow;
+  grant: Grant;
+  session: { expiresAt: number; lastSeenAt: number } | null;
+  user: { disabled: boolean; roles: string[] } | null;
+}
+
 interface FoundRow extends RefreshTokenRow {
+  session_expires_at: number | null;
+  session_last_seen_at: number | null;
+  user_found: string | null;
+  user_disabled_at: number | null;
+  user_roles: string | null;
   grant_client_id: string;
   grant_user_id: string | null;
   grant_session_id: string | null;
@@ -75,14 +90,28 @@ function nullableNumber(value: number | null): number | null {
   return value === null ? null : Number(value);
 }
 
+function parseRoles(text: string): string[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
 export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
-  // The refresh path's queries, compiled once (prepared-query.ts).
+  // The refresh path's queries, compiled once (prepared-query.ts). The token lookup also reads
+  // the grant's session and user rows (read only; they belong to the sessions and accounts
+  // features): a refresh checks both, and each separate statement was a round trip on PostgreSQL.
   const findToken = preparedQuery<FoundRow, [string]>(db, 1, (hash) =>
     db
       .selectFrom('refresh_tokens as t')
       .innerJoin('grants as g', 'g.id', 't.grant_id')
+      .leftJoin('sessions as s', 's.id', 'g.session_id')
+      .leftJoin('users as u', 'u.id', 'g.user_id')
       .select(['t.id', 't.token_hash', 't.grant_id', 't.scope', 't.created_at', 't.idle_expires_at', 't.rotated_at', 't.successor_id', 't.successor_token_encrypted'])
       .select(['g.client_id as grant_client_id', 'g.user_id as grant_user_id', 'g.session_id as grant_session_id', 'g.scope as grant_scope', 'g.created_at as grant_created_at', 'g.expires_at as grant_expires_at', 'g.revoked_at as grant_revoked_at'])
+      .select(['s.expires_at as session_expires_at', 's.last_seen_at as session_last_seen_at', 'u.id as user_found', 'u.disabled_at as user_disabled_at', 'u.roles as user_roles'])
       .where('t.token_hash', '=', hash!),
   );
   const claimToken = preparedQuery<never, [number, string, string, string]>(db, 4, (now, successorId, sealed, tokenId) =>
@@ -122,6 +151,8 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
       return {
         token: { id: row.id, token_hash: row.token_hash, grant_id: row.grant_id, scope: row.scope, created_at: Number(row.created_at), idle_expires_at: Number(row.idle_expires_at), rotated_at: nullableNumber(row.rotated_at), successor_id: row.successor_id, successor_token_encrypted: row.successor_token_encrypted },
         grant: { id: row.grant_id, client_id: row.grant_client_id, user_id: row.grant_user_id, session_id: row.grant_session_id, scope: row.grant_scope, created_at: Number(row.grant_created_at), expires_at: Number(row.grant_expires_at), revoked_at: nullableNumber(row.grant_revoked_at) },
+        session: row.session_expires_at === null || row.session_last_seen_at === null ? null : { expiresAt: Number(row.session_expires_at), lastSeenAt: Number(row.session_last_seen_at) },
+        user: row.user_found === null ? null : { disabled: row.user_disabled_at !== null, roles: parseRoles(row.user_roles ?? '[]') },
       };
     },
     rotateRefreshToken: async (tokenId, now, successor, sealed) => {
