@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import { preparedQuery } from '../tokens/prepared-query.ts';
+import { preparedQuery } from '../../storage/sql/prepared-query.ts';
 import type { ClientsTable, DatabaseSchema } from '../../storage/sql/schema.ts';
 import type { Client, ClientSource, ClientType, GrantType, TokenEndpointAuthMethod } from './model.ts';
 

@@ -1,5 +1,6 @@
 import { CompiledQuery, type Kysely } from 'kysely';
-import { preparedQuery } from './prepared-query.ts';
+import { preparedQuery } from '../../storage/sql/prepared-query.ts';
+import { syncSqliteOf } from '../../storage/sql/sync-sqlite.ts';
 import type { DatabaseSchema, GrantsTable, RefreshTokensTable } from '../../storage/sql/schema.ts';
 
 export type Grant = GrantsTable;
@@ -123,6 +124,7 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
   );
   // Kysely says nothing public about the dialect; PostgreSQL's placeholders are numbered.
   const postgres = db.selectFrom('grants').select('id').where('id', '=', '').compile().sql.includes('$1');
+  const sync = syncSqliteOf(db);
   const revokedQueries = new Map<string, ReturnType<typeof preparedQuery<{ value: string }, unknown[]>>>();
   const insertToken = preparedQuery<never, [string, string, string, string, number, number]>(db, 6, (id, hash, grantId, scope, createdAt, idleExpiresAt) =>
     db.insertInto('refresh_tokens').values({ id: id!, token_hash: hash!, grant_id: grantId!, scope: scope!, created_at: createdAt as unknown as number, idle_expires_at: idleExpiresAt as unknown as number, rotated_at: null, successor_id: null, successor_token_encrypted: null }),
@@ -164,9 +166,20 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
         const result = await db.executeQuery(CompiledQuery.raw(ROTATE_POSTGRES, [now, sealed, tokenId, ...values]));
         return Number(result.numAffectedRows ?? 0) === 1;
       }
+      // Embedded: the same two statements in one synchronous transaction, when the connection is
+      // free (sync-sqlite.ts); nothing can interleave, and no BEGIN waits across promise hops.
+      const claimValues: [number, string, string, string] = [now, successor.id, sealed, tokenId];
+      const done = sync?.transaction((execute) => {
+        const claim = claimToken.statement(claimValues);
+        if (Number(execute(claim.sql, claim.parameters).numAffectedRows ?? 0) !== 1) return false;
+        const insert = insertToken.statement([...values]);
+        execute(insert.sql, insert.parameters);
+        return true;
+      });
+      if (done) return done.value;
       return db.transaction().execute(async (trx) => {
         // One conditional UPDATE: of N concurrent refreshes exactly one sees a row change.
-        const claimed = await claimToken([now, successor.id, sealed, tokenId], trx);
+        const claimed = await claimToken(claimValues, trx);
         if (Number(claimed.numAffectedRows ?? 0) !== 1) return false;
         await insertToken([...values], trx);
         return true;

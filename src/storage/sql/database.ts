@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { openNodeSqlite } from './node-sqlite.ts';
+import { registerSyncSqlite } from './sync-sqlite.ts';
 import type { DatabaseSchema } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -40,6 +41,7 @@ function openSqlite(path: string): Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const sqlite = openNodeSqlite(path, { busyTimeoutMs: 5000 });
   const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  registerSyncSqlite(db, sqlite);
   return {
     db,
     dialect: 'sqlite',
