@@ -114,6 +114,24 @@ describe('HTTP foundation', () => {
     assert.match(response.body, /gatehouse_process_cpu_seconds_total/);
   });
 
+  it('counts each request once in the counter and the histogram, with cumulative buckets', async () => {
+    const value = (body: string, pattern: RegExp): number => Number(pattern.exec(body)?.[1] ?? Number.NaN);
+    const before = (await t.app.inject({ url: '/metrics' })).body;
+    const counted = value(before, /gatehouse_http_requests_total\{method="GET",route="\/readyz",status_code="200"\} (\d+)/);
+    for (let index = 0; index < 3; index++) assert.equal((await t.app.inject({ url: '/readyz' })).statusCode, 200);
+    const body = (await t.app.inject({ url: '/metrics' })).body;
+    const labels = 'method="GET",route="/readyz",status_code="200"';
+    const total = value(body, new RegExp(`gatehouse_http_requests_total\\{${labels}\\} (\\d+)`));
+    assert.equal(total, (Number.isNaN(counted) ? 0 : counted) + 3);
+    assert.equal(value(body, new RegExp(`gatehouse_http_request_duration_seconds_count\\{${labels}\\} (\\d+)`)), total);
+    const buckets = [...body.matchAll(new RegExp(`gatehouse_http_request_duration_seconds_bucket\\{le="([^"]+)",${labels}\\} (\\d+)`, 'g'))].map((match) => ({ le: match[1], count: Number(match[2]) }));
+    assert.equal(buckets.length, 12, body);
+    assert.equal(buckets.at(-1)!.le, '+Inf');
+    assert.equal(buckets.at(-1)!.count, total);
+    for (let index = 1; index < buckets.length; index++) assert.ok(buckets[index]!.count >= buckets[index - 1]!.count, 'cumulative');
+    assert.ok(value(body, new RegExp(`gatehouse_http_request_duration_seconds_sum\\{${labels}\\} ([0-9.e-]+)`)) > 0);
+  });
+
   it('serves an OpenAPI 3.1 document', async () => {
     const response = await t.app.inject({ url: '/openapi.json' });
     assert.equal(response.statusCode, 200);

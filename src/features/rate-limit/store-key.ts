@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The ephemeral-store key for one counter: `<namespace>:<hash>`, where the hash is SHA-256 of the
@@ -7,6 +7,6 @@ import { createHash } from 'node:crypto';
  * the input.
  */
 export function storeKey(namespace: string, key: string): string {
-  const digest = createHash('sha256').update(key, 'utf8').digest('base64url');
+  const digest = hash('sha256', key, 'base64url');
   return `${namespace}:${digest.slice(0, 22)}`;
 }
