@@ -1,8 +1,27 @@
-import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+
+// Random bytes are drawn from the CSPRNG 4 KiB at a time and handed out once each, front to back
+// (what Node's own randomUUID does): one call per 128 tokens instead of one per token, which cost
+// ~3 µs each here. A byte is never handed out twice; the pool is refilled only once used up.
+const POOL_BYTES = 4096;
+const pool = Buffer.alloc(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
+function take(bytes: number): number {
+  if (bytes > POOL_BYTES) throw new RangeError('too many random bytes at once');
+  if (poolOffset + bytes > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const start = poolOffset;
+  poolOffset += bytes;
+  return start;
+}
 
 /** A random secret of `bytes` bytes (default 32 = 256 bits), base64url, for tokens and ids. */
 export function randomToken(bytes = 32): string {
-  return randomBytes(bytes).toString('base64url');
+  const start = take(bytes);
+  return pool.toString('base64url', start, start + bytes);
 }
 
 /**
@@ -10,7 +29,8 @@ export function randomToken(bytes = 32): string {
  * Sorts by creation time, which keeps audit pages and index inserts in order.
  */
 export function newId(now: number = Date.now()): string {
-  return now.toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
+  const start = take(10);
+  return now.toString(16).padStart(12, '0') + pool.toString('hex', start, start + 10);
 }
 
 /** SHA-256 of a high-entropy secret (session token, refresh token, link token), base64url. */

@@ -14,13 +14,21 @@ const MAX_TOKEN_LENGTH = 8192;
 
 /** Signs JWTs with the current signing key; `typ` is always explicit (RFC 8725 §3.11). */
 export function createJWTSigner(keys: KeyService, algorithm?: SigningAlgorithm) {
+  // Encoded protected headers by kid and typ: a handful over the life of the process.
+  const headers = new Map<string, string>();
   return {
     algorithm: (): SigningAlgorithm => keys.signingKey(algorithm).alg,
     async sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string> {
       const key = keys.signingKey(algorithm);
       // Compact JWS (RFC 7515 §7.1) with node:crypto: jose verifies every token we sign in the
       // tests (remote JWKS, kit differential), so the encoding is checked by code we did not write.
-      const header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ: options.typ })).toString('base64url');
+      const headerKey = `${key.alg} ${key.kid} ${options.typ}`;
+      let header = headers.get(headerKey);
+      if (header === undefined) {
+        header = Buffer.from(JSON.stringify({ alg: key.alg, kid: key.kid, typ: options.typ })).toString('base64url');
+        if (headers.size >= 64) headers.clear();
+        headers.set(headerKey, header);
+      }
       const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
       const input = Buffer.from(`${header}.${payload}`, 'ascii');
       const signature =
