@@ -4,7 +4,7 @@ import type { Config } from './config/schema.ts';
 import type { MasterKey } from './crypto/master-key.ts';
 import type { Database } from './storage/sql/database.ts';
 import type { EphemeralStore } from './storage/ephemeral/types.ts';
-import { loggerOptions } from './http/logging.ts';
+import { lazyChildLoggerFactory, loggerOptions } from './http/logging.ts';
 import { registerErrorHandling } from './http/errors.ts';
 import { registerSecurityHeaders } from './http/security-headers.ts';
 import { registerMetrics } from './http/metrics.ts';
@@ -86,6 +86,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     genReqId: requestIdGenerator(),
+    childLoggerFactory: lazyChildLoggerFactory,
     requestIdHeader: false,
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },

@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 
 /**
@@ -79,4 +79,81 @@ export function loggerOptions(options: { level: string; stream?: DestinationStre
       }),
     },
   } as NonNullable<FastifyServerOptions['logger']>;
+}
+
+type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+type LogMethod = (...args: unknown[]) => void;
+type ChildBindings = Parameters<FastifyBaseLogger['child']>[0];
+type ChildOptions = Parameters<FastifyBaseLogger['child']>[1];
+/** Fastify's logger type leaves out pino's isLevelEnabled, which every pino logger has. */
+type PinoLike = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
+
+/**
+ * A request's logger that becomes a real pino child (with the request id bound) only when
+ * something is logged at an enabled level. Fastify makes a child per request, and pino's child
+ * serialises its bindings at once — ~1.5 % of a cheap request's CPU, spent on the ~100 % of
+ * requests that log nothing at the default level.
+ */
+class LazyChildLogger {
+  #real: PinoLike | undefined;
+  readonly #parent: PinoLike;
+  readonly #bindings: ChildBindings;
+  readonly #options: ChildOptions;
+
+  constructor(parent: PinoLike, bindings: ChildBindings, options: ChildOptions) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+    this.#options = options;
+  }
+
+  #logger(): PinoLike {
+    return (this.#real ??= this.#parent.child(this.#bindings, this.#options) as PinoLike);
+  }
+
+  #emit(level: LogLevel, args: unknown[]): void {
+    if (this.#parent.isLevelEnabled(level)) (this.#logger()[level] as LogMethod)(...args);
+  }
+
+  get level(): string {
+    return this.#real?.level ?? this.#parent.level;
+  }
+
+  set level(level: string) {
+    this.#logger().level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.#real ? this.#real.isLevelEnabled(level) : this.#parent.isLevelEnabled(level);
+  }
+
+  child(bindings: ChildBindings, options?: ChildOptions): FastifyBaseLogger {
+    return this.#logger().child(bindings, options);
+  }
+
+  trace(...args: unknown[]): void {
+    this.#emit('trace', args);
+  }
+  debug(...args: unknown[]): void {
+    this.#emit('debug', args);
+  }
+  info(...args: unknown[]): void {
+    this.#emit('info', args);
+  }
+  warn(...args: unknown[]): void {
+    this.#emit('warn', args);
+  }
+  error(...args: unknown[]): void {
+    this.#emit('error', args);
+  }
+  fatal(...args: unknown[]): void {
+    this.#emit('fatal', args);
+  }
+  silent(): void {}
+}
+
+/** Fastify's `childLoggerFactory`: per-request loggers made lazily (see LazyChildLogger). */
+export function lazyChildLoggerFactory(logger: FastifyBaseLogger, bindings: ChildBindings, options: ChildOptions): FastifyBaseLogger {
+  // A level chosen for this child (route logLevel) needs the real child at once.
+  if (options && 'level' in options && options.level !== undefined) return logger.child(bindings, options);
+  return new LazyChildLogger(logger as PinoLike, bindings, options) as unknown as FastifyBaseLogger;
 }
