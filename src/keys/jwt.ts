@@ -126,7 +126,7 @@ function audienceMatches(claim: unknown, expected: string | string[]): boolean {
  *
  * A pipeline of node:crypto and JSON steps (shape → header → key → signature → claims), like the
  * kit's verifier and for the same reason: jose's WebCrypto path was 30 % of the CPU of an
- * introspection (docs/benchmarks.md). test/bench/server-jwt-differential.test.ts checks it
+ * introspection (docs/benchmarks.md). test/keys/server-jwt-differential.test.ts checks it
  * against jose's `jwtVerify` on valid tokens, the hostile corpus and a mutation fuzz: it never
  * accepts what jose refuses.
  */
