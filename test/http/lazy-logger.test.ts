@@ -27,7 +27,7 @@ async function appLogging(level: string) {
     request.log.info({ password: 'hunter2-should-not-leak' }, 'info line');
     request.log.warn('warn line');
     request.log.child({ step: 'nested' }).error('nested line');
-    return { enabled: request.log.isLevelEnabled('info') };
+    return { enabled: (request.log as unknown as { isLevelEnabled(level: string): boolean }).isLevelEnabled('info') };
   });
   await app.ready();
   return { app, lines };
