@@ -3,6 +3,15 @@ import { preparedQuery } from '../../storage/sql/prepared-query.ts';
 import type { ClientsTable, DatabaseSchema } from '../../storage/sql/schema.ts';
 import type { Client, ClientSource, ClientType, GrantType, TokenEndpointAuthMethod } from './model.ts';
 
+const CLIENT_COLUMNS = [
+  'client_id', 'name', 'type', 'token_endpoint_auth_method', 'secret_hash', 'previous_secret_hash', 'previous_secret_expires_at', 'jwks', 'grant_types',
+  'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'audiences', 'access_token_ttl_seconds', 'refresh_token_idle_ttl_seconds',
+  'refresh_token_absolute_ttl_seconds', 'first_party', 'source', 'created_at', 'updated_at',
+] as const satisfies readonly (keyof ClientsTable)[];
+// Every column of the table is listed (a new column fails the type check here).
+const EVERY_CLIENT_COLUMN: [Exclude<keyof ClientsTable, (typeof CLIENT_COLUMNS)[number]>] extends [never] ? true : false = true;
+void EVERY_CLIENT_COLUMN;
+
 /**
  * The clients feature's storage port. `get` and `list` return the public view; only `find`
  * returns the secret hashes, for client authentication and the registry.
@@ -43,7 +52,9 @@ export const NO_SECRETS: ClientSecrets = Object.freeze({ secretHash: null, previ
 
 export function createClientStore(db: Kysely<DatabaseSchema>): ClientStore {
   // Client authentication looks a client up on every back-channel request: compiled once.
-  const byId = preparedQuery<Selectable<ClientsTable>, [string]>(db, 1, (clientId) => db.selectFrom('clients').selectAll().where('client_id', '=', clientId!));
+  // Columns named (never `*`): on PostgreSQL this is a named prepared statement, whose cached plan
+  // must not change its result columns when a later migration adds one.
+  const byId = preparedQuery<Selectable<ClientsTable>, [string]>(db, 1, (clientId) => db.selectFrom('clients').select(CLIENT_COLUMNS).where('client_id', '=', clientId!));
   const listeners = new Set<(clientId: string) => void>();
   const changed = (clientId: string, happened: boolean): boolean => {
     if (happened) for (const listener of listeners) listener(clientId);

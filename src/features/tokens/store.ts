@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import { preparedQuery } from '../../storage/sql/prepared-query.ts';
 import { syncSqliteOf } from '../../storage/sql/sync-sqlite.ts';
+import { directPostgresOf } from '../../storage/sql/pg-direct.ts';
 import type { DatabaseSchema, GrantsTable, RefreshTokensTable } from '../../storage/sql/schema.ts';
 
 export type Grant = GrantsTable;
@@ -125,6 +126,7 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
   // Kysely says nothing public about the dialect; PostgreSQL's placeholders are numbered.
   const postgres = db.selectFrom('grants').select('id').where('id', '=', '').compile().sql.includes('$1');
   const sync = syncSqliteOf(db);
+  const direct = directPostgresOf(db);
   const revokedQueries = new Map<string, ReturnType<typeof preparedQuery<{ value: string }, unknown[]>>>();
   const insertToken = preparedQuery<never, [string, string, string, string, number, number]>(db, 6, (id, hash, grantId, scope, createdAt, idleExpiresAt) =>
     db.insertInto('refresh_tokens').values({ id: id!, token_hash: hash!, grant_id: grantId!, scope: scope!, created_at: createdAt as unknown as number, idle_expires_at: idleExpiresAt as unknown as number, rotated_at: null, successor_id: null, successor_token_encrypted: null }),
@@ -163,7 +165,8 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
         // One statement instead of four round trips (BEGIN, UPDATE, INSERT, COMMIT): the claim is
         // a data-modifying CTE, and the successor is inserted only when the claim took the row.
         // A concurrent claim waits on the row lock, then sees rotated_at set and inserts nothing.
-        const result = await db.executeQuery(CompiledQuery.raw(ROTATE_POSTGRES, [now, sealed, tokenId, ...values]));
+        const parameters = [now, sealed, tokenId, ...values];
+        const result = await (direct ? direct.execute(ROTATE_POSTGRES, parameters) : db.executeQuery(CompiledQuery.raw(ROTATE_POSTGRES, parameters)));
         return Number(result.numAffectedRows ?? 0) === 1;
       }
       // Embedded: the same two statements in one synchronous transaction, when the connection is

@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { openNodeSqlite } from './node-sqlite.ts';
 import { registerSyncSqlite } from './sync-sqlite.ts';
+import { registerDirectPostgres } from './pg-direct.ts';
 import type { DatabaseSchema } from './schema.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -72,6 +73,7 @@ function openPostgres(url: string, poolSize: number): Database {
   // the pool replaces it on next use.
   pool.on('error', () => {});
   const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  registerDirectPostgres(db, pool);
   return {
     db,
     dialect: 'postgres',

@@ -1,6 +1,7 @@
 import { CompiledQuery, type Compilable, type Kysely, type QueryResult } from 'kysely';
 import type { DatabaseSchema } from './schema.ts';
 import { syncSqliteOf } from './sync-sqlite.ts';
+import { directPostgresOf } from './pg-direct.ts';
 
 const MARKER = '\u0000gatehouse-parameter-';
 
@@ -14,7 +15,8 @@ const MARKER = '\u0000gatehouse-parameter-';
  *
  * The text depends only on the dialect, so the returned function also runs inside a transaction
  * of the same database (`executor`). On the embedded database, outside a transaction, the
- * statement runs directly on `node:sqlite` (sync-sqlite.ts), without Kysely's connection hops.
+ * statement runs directly on `node:sqlite` (sync-sqlite.ts), without Kysely's connection hops;
+ * on PostgreSQL, outside a transaction, as a named prepared statement on the pool (pg-direct.ts).
  * `statement(values)` gives the SQL text and bound values, for a caller's own sync transaction.
  */
 export interface PreparedQuery<Row, Values extends unknown[]> {
@@ -25,6 +27,7 @@ export interface PreparedQuery<Row, Values extends unknown[]> {
 export function preparedQuery<Row, Values extends unknown[]>(db: Kysely<DatabaseSchema>, arity: Values['length'], build: (...markers: string[]) => Compilable<Row>): PreparedQuery<Row, Values> {
   let template: { sql: string; parameters: ({ index: number } | { value: unknown })[] } | undefined;
   const sync = syncSqliteOf(db);
+  const direct = directPostgresOf(db);
   const statement = (values: Values): { sql: string; parameters: unknown[] } => {
     if (template === undefined) {
       const markers = Array.from({ length: arity as number }, (_, index) => `${MARKER}${index}`);
@@ -45,6 +48,7 @@ export function preparedQuery<Row, Values extends unknown[]>(db: Kysely<Database
         return Promise.reject(error as Error);
       }
     }
+    if (direct && executor === db) return direct.execute<Row>(sql, parameters);
     return executor.executeQuery(CompiledQuery.raw(sql, parameters) as CompiledQuery<Row>);
   };
   return Object.assign(run, { statement });
