@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hashSecret, newId, randomToken, requestIdGenerator } from './random.ts';
+import { hashSecret, newId, randomBuffer, randomToken, requestIdGenerator } from './random.ts';
 
 test('random tokens: the requested length, base64url, and no byte handed out twice across pool refills', () => {
   const seen = new Set<string>();
@@ -57,4 +57,12 @@ test('request ids: one random prefix per generator, then a counter', () => {
 
 test('hashSecret is SHA-256, base64url (FIPS 180-2 "abc" vector)', () => {
   assert.equal(hashSecret('abc'), Buffer.from('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'hex').toString('base64url'));
+});
+
+test('randomBuffer copies fresh bytes out of the pool: distinct, and not changed by later draws', () => {
+  const first = randomBuffer(12);
+  const copy = Buffer.from(first);
+  const later = Array.from({ length: 1000 }, () => randomBuffer(12).toString('hex'));
+  assert.deepEqual(first, copy, 'a later refill does not rewrite a buffer already handed out');
+  assert.equal(new Set([copy.toString('hex'), ...later]).size, 1001);
 });

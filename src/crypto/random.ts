@@ -24,6 +24,12 @@ export function randomToken(bytes = 32): string {
   return pool.toString('base64url', start, start + bytes);
 }
 
+/** `bytes` fresh random bytes (a copy out of the pool), e.g. an AES-GCM IV. */
+export function randomBuffer(bytes: number): Buffer {
+  const start = take(bytes);
+  return Buffer.from(pool.subarray(start, start + bytes));
+}
+
 /**
  * A time-ordered, non-secret identifier: 12 hex digits of milliseconds, then 80 random bits.
  * Sorts by creation time, which keeps audit pages and index inserts in order.

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBuffer } from './random.ts';
 
 /**
  * Authenticated encryption of small secrets at rest (signing keys, refresh-token successors):
@@ -10,7 +11,7 @@ const VERSION = 'v1';
 
 export function seal(key: Buffer, plaintext: string, context: string): string {
   if (key.length !== 32) throw new Error('seal: the key must be 32 bytes');
-  const iv = randomBytes(12);
+  const iv = randomBuffer(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
