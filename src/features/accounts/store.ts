@@ -1,3 +1,4 @@
+import { stringList } from '../../storage/sql/columns.ts';
 import type { Kysely, Selectable } from 'kysely';
 import type { DatabaseSchema, UsersTable } from '../../storage/sql/schema.ts';
 import { hashSecret, randomToken } from '../../crypto/random.ts';
@@ -131,13 +132,7 @@ function toRow(user: User): UsersTable {
 }
 
 function fromRow(row: Selectable<UsersTable>): User {
-  let roles: string[] = [];
-  try {
-    const parsed: unknown = JSON.parse(row.roles);
-    if (Array.isArray(parsed)) roles = parsed.filter((role): role is string => typeof role === 'string');
-  } catch {
-    roles = [];
-  }
+  const roles = stringList(row.roles);
   return {
     id: row.id,
     email: row.email,

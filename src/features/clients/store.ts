@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import { preparedQuery } from '../../storage/sql/prepared-query.ts';
+import { stringList } from '../../storage/sql/columns.ts';
 import type { ClientsTable, DatabaseSchema } from '../../storage/sql/schema.ts';
 import type { Client, ClientSource, ClientType, GrantType, TokenEndpointAuthMethod } from './model.ts';
 
@@ -164,11 +165,6 @@ function fromRow(row: Selectable<ClientsTable>): Client {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };
-}
-
-function stringList(text: string): string[] {
-  const value: unknown = JSON.parse(text);
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
 function optionalNumber(value: number | null): number | null {

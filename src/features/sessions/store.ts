@@ -1,3 +1,4 @@
+import { stringList } from '../../storage/sql/columns.ts';
 import type { Kysely } from 'kysely';
 import type { DatabaseSchema } from '../../storage/sql/schema.ts';
 
@@ -97,7 +98,7 @@ export function createSqlSessionStore(db: Kysely<DatabaseSchema>): SessionStore 
           expiresAt: row.expires_at,
           ip: row.ip,
           userAgent: row.user_agent,
-          authMethods: parseList(row.auth_methods),
+          authMethods: stringList(row.auth_methods),
           authTime: row.auth_time,
         },
         user: {
@@ -105,7 +106,7 @@ export function createSqlSessionStore(db: Kysely<DatabaseSchema>): SessionStore 
           email: row.email,
           name: row.name,
           emailVerified: row.email_verified_at !== null,
-          roles: parseList(row.roles),
+          roles: stringList(row.roles),
           disabled: row.disabled_at !== null,
         },
       };
@@ -142,7 +143,7 @@ export function createSqlSessionStore(db: Kysely<DatabaseSchema>): SessionStore 
         expiresAt: row.expires_at,
         ip: row.ip,
         userAgent: row.user_agent,
-        authMethods: parseList(row.auth_methods),
+        authMethods: stringList(row.auth_methods),
         authTime: row.auth_time,
       }));
     },
@@ -157,11 +158,3 @@ export function createSqlSessionStore(db: Kysely<DatabaseSchema>): SessionStore 
   };
 }
 
-function parseList(text: string): string[] {
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
-  } catch {
-    return [];
-  }
-}

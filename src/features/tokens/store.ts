@@ -1,6 +1,7 @@
 import { CompiledQuery, type Kysely } from 'kysely';
 import { preparedQuery } from '../../storage/sql/prepared-query.ts';
 import { syncSqliteOf } from '../../storage/sql/sync-sqlite.ts';
+import { stringList } from '../../storage/sql/columns.ts';
 import { directPostgresOf } from '../../storage/sql/pg-direct.ts';
 import type { DatabaseSchema, GrantsTable, RefreshTokensTable } from '../../storage/sql/schema.ts';
 
@@ -92,14 +93,6 @@ function nullableNumber(value: number | null): number | null {
   return value === null ? null : Number(value);
 }
 
-function parseRoles(text: string): string[] {
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
-  } catch {
-    return [];
-  }
-}
 
 export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
   // The refresh path's queries, compiled once (prepared-query.ts). The token lookup also reads
@@ -156,7 +149,7 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
         token: { id: row.id, token_hash: row.token_hash, grant_id: row.grant_id, scope: row.scope, created_at: Number(row.created_at), idle_expires_at: Number(row.idle_expires_at), rotated_at: nullableNumber(row.rotated_at), successor_id: row.successor_id, successor_token_encrypted: row.successor_token_encrypted },
         grant: { id: row.grant_id, client_id: row.grant_client_id, user_id: row.grant_user_id, session_id: row.grant_session_id, scope: row.grant_scope, created_at: Number(row.grant_created_at), expires_at: Number(row.grant_expires_at), revoked_at: nullableNumber(row.grant_revoked_at) },
         session: row.session_expires_at === null || row.session_last_seen_at === null ? null : { expiresAt: Number(row.session_expires_at), lastSeenAt: Number(row.session_last_seen_at) },
-        user: row.user_found === null ? null : { disabled: row.user_disabled_at !== null, roles: parseRoles(row.user_roles ?? '[]') },
+        user: row.user_found === null ? null : { disabled: row.user_disabled_at !== null, roles: stringList(row.user_roles) },
       };
     },
     rotateRefreshToken: async (tokenId, now, successor, sealed) => {
