@@ -485,6 +485,19 @@ describe('first-party native apps: tokens with the session’s sid, revoked with
     assertInactive(await introspect(t, rotated.access_token, 'rs'), 'the grant was revoked with it');
   });
 
+  it('a refresh carries the user’s roles as they are now; a disabled or deleted user gets invalid_grant', async () => {
+    const native = await nativeSignIn(t, 'roles@example.com');
+    const userId = claims(native.access_token).sub as string;
+    await t.storage.database.db.updateTable('users').set({ roles: JSON.stringify(['auditor']) }).where('id', '=', userId).execute();
+    const rotated = tokens(await refresh(t, 'mobile', native.refresh_token));
+    assert.deepEqual(claims(rotated.access_token).roles, ['auditor'], 'roles read at the refresh, not copied from the grant');
+    await t.storage.database.db.updateTable('users').set({ disabled_at: Date.now() }).where('id', '=', userId).execute();
+    assertOAuthError(await refresh(t, 'mobile', rotated.refresh_token!), 'invalid_grant');
+    await t.storage.database.db.updateTable('users').set({ disabled_at: null }).where('id', '=', userId).execute();
+    const again = tokens(await refresh(t, 'mobile', rotated.refresh_token!));
+    assert.ok(again.refresh_token, 'the refused refresh did not use the token up');
+  });
+
   it('“sign out everywhere else” revokes the native session’s tokens too', async () => {
     const native = await nativeSignIn(t, 'others@example.com');
     const response = await postJSON(t, '/api/auth/sessions/revoke-others', {}, { cookie: native.cookie });

@@ -131,7 +131,12 @@ export function createRefreshTokenService(deps: {
 
       if (token.rotated_at !== null) return sameSuccessor(token.rotated_at);
       if (at >= token.idle_expires_at) throw invalidGrant('refresh token expired (idle)');
-      if (grant.session_id !== null && deps.sessionLive && !(session !== null && at < session.expiresAt && (at - session.lastSeenAt < touchMs || (await deps.sessionLive(grant.session_id))))) {
+      const sessionLive = async (sessionId: string | null): Promise<boolean> => {
+        if (sessionId === null || !deps.sessionLive) return true;
+        if (session === null || at >= session.expiresAt) return false;
+        return at - session.lastSeenAt < touchMs || deps.sessionLive(sessionId);
+      };
+      if (!(await sessionLive(grant.session_id))) {
         // The session it was issued with has ended (expired, or removed while this instance was not told).
         await deps.revocations.revokeGrant(grant, 'session ended');
         throw invalidGrant('session ended');
