@@ -22,12 +22,13 @@ export function parseAuthorizationHeader(header: string | undefined): Authorizat
   if (!match) return { kind: 'malformed', reason: 'not a Basic authorization header' };
   const encoded = match[1] ?? '';
   // Strict base64: Buffer would silently skip stray characters and accept missing padding.
-  if (!BASE64.test(encoded) || Buffer.from(encoded, 'base64').toString('base64') !== encoded) {
+  const bytes = BASE64.test(encoded) ? Buffer.from(encoded, 'base64') : undefined;
+  if (bytes === undefined || bytes.toString('base64') !== encoded) {
     return { kind: 'malformed', reason: 'Basic credentials are not canonical base64' };
   }
   let decoded: string;
   try {
-    decoded = utf8.decode(Buffer.from(encoded, 'base64'));
+    decoded = utf8.decode(bytes);
   } catch {
     return { kind: 'malformed', reason: 'Basic credentials are not UTF-8' };
   }
