@@ -40,8 +40,22 @@ end
 return {count, ttl}
 `;
 
+/**
+ * A counter and its deadline from one moment, in one command (a MULTI of GET and PTTL is four
+ * commands on the wire; this peek runs on every introspection). A missing or non-numeric key
+ * reads as no count.
+ */
+const PEEK_SCRIPT = `
+local count = tonumber(redis.call('GET', KEYS[1]) or '')
+if not count then
+  return {0, 0}
+end
+return {count, redis.call('PTTL', KEYS[1])}
+`;
+
 type ScriptedRedis = Redis & {
   incrementWindow(key: string, windowMs: number): Promise<unknown>;
+  peekWindow(key: string): Promise<unknown>;
 };
 
 interface Subscription {
@@ -70,7 +84,7 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Ephe
     autoResendUnfulfilledCommands: false,
     retryStrategy: (attempt) => Math.min(100 * 2 ** (attempt - 1), MAX_RECONNECT_DELAY_MS),
     autoResubscribe: true,
-    scripts: { incrementWindow: { lua: INCREMENT_SCRIPT, numberOfKeys: 1 } },
+    scripts: { incrementWindow: { lua: INCREMENT_SCRIPT, numberOfKeys: 1 }, peekWindow: { lua: PEEK_SCRIPT, numberOfKeys: 1 } },
   };
   const client = new Redis(options.url, clientOptions) as ScriptedRedis;
   const subscriber = client.duplicate();
@@ -137,14 +151,9 @@ export async function createRedisStore(options: RedisStoreOptions): Promise<Ephe
     },
 
     async peekCounter(name): Promise<CounterState> {
-      // MULTI so that the count and its deadline come from one moment.
-      const [value, ttl] = await run('GET+PTTL', client, async () => {
-        const replies = (await client.multi().get(key(name)).pttl(key(name)).exec()) ?? [];
-        for (const [error] of replies) if (error) throw error;
-        return [replies[0]?.[1], replies[1]?.[1]];
-      });
-      if (typeof value !== 'string' || typeof ttl !== 'number') return { count: 0, resetInMs: 0 };
-      return { count: Number(value), resetInMs: Math.max(ttl, 0) };
+      const reply = await run('GET+PTTL', client, () => client.peekWindow(key(name)));
+      const [count, ttl] = integerPair(reply);
+      return count === 0 ? { count: 0, resetInMs: 0 } : { count, resetInMs: Math.max(ttl, 0) };
     },
 
     async publish(channel, message) {
@@ -255,7 +264,7 @@ function integerPair(reply: unknown): [number, number] {
   if (Array.isArray(reply) && typeof reply[0] === 'number' && typeof reply[1] === 'number') {
     return [reply[0], reply[1]];
   }
-  throw new EphemeralUnavailableError('Redis INCR failed: unexpected script reply');
+  throw new EphemeralUnavailableError('Redis counter script: unexpected reply');
 }
 
 /** TTLs are whole milliseconds above zero, as `PX` and `PEXPIRE` require. */
