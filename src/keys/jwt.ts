@@ -1,15 +1,13 @@
 import { KeyObject, sign, verify as verifySignature } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 // The kit's parser: the server may use the kit, never the other way round.
-import { parseCompactJWS } from '../middleware/compact-jws.ts';
+import { FORBIDDEN_HEADER_MEMBERS, parseCompactJWS, parseObject } from '../middleware/compact-jws.ts';
 import type { KeyService } from './service.ts';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './service.ts';
 
 /** Clock-skew leeway for every JWT we verify (SEC-JWT-09: ≤ 30 s). */
 export const JWT_LEEWAY_SECONDS = 30;
 
-/** Header members that would let a token choose its own key or processing rules (SEC-JWT-04, -12). */
-const FORBIDDEN_HEADER_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit', 'b64', 'zip', 'enc'];
 const MAX_TOKEN_LENGTH = 8192;
 
 /** Signs JWTs with the current signing key; `typ` is always explicit (RFC 8725 §3.11). */
@@ -48,18 +46,7 @@ function isNumericDate(value: unknown): boolean {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** JSON object text → plain object; invalid UTF-8, non-objects and bad JSON → undefined. */
-function parseObject(bytes: Buffer): Record<string, unknown> | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(UTF8.decode(bytes));
-  } catch {
-    return undefined;
-  }
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
 
 /** A header's verdict (it depends on nothing but the header): alg, kid and typ, or why it is refused. */
 type HeaderCheck = { alg: SigningAlgorithm; kid: string; typ: unknown } | string;

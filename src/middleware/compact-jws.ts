@@ -7,6 +7,21 @@
  */
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Header members that would let a token pick its own key or processing rules (SEC-JWT-04, -12). */
+export const FORBIDDEN_HEADER_MEMBERS: readonly string[] = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit', 'b64', 'zip', 'enc'];
+
+/** JSON object text → plain object; invalid UTF-8, non-objects and bad JSON → undefined (SEC-JWT-16). */
+export function parseObject(bytes: Buffer): Record<string, unknown> | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(UTF8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
 
 export interface CompactJWS {
   /** `header.payload`, the signing input. */

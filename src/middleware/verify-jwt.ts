@@ -1,4 +1,4 @@
-import { parseCompactJWS } from './compact-jws.ts';
+import { FORBIDDEN_HEADER_MEMBERS, parseCompactJWS, parseObject } from './compact-jws.ts';
 import type { FailureCode } from './failures.ts';
 import type { KeySet, VerificationKey } from './jwks.ts';
 
@@ -28,24 +28,11 @@ export interface JWTRules {
 export type Verified = { ok: true; claims: AccessTokenClaims; key: VerificationKey };
 export type Refused = { ok: false; code: FailureCode };
 
-/** Header members that would let a token pick its own key or processing rules (SEC-JWT-04, -12). */
-const FORBIDDEN_HEADER_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit', 'b64', 'zip', 'enc'];
 const MAX_TEXT = 1024;
 const MAX_LIST = 256;
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 const refused = (code: FailureCode): Refused => ({ ok: false, code });
 
-/** JSON object text → plain object; invalid UTF-8, non-objects and bad JSON → undefined (SEC-JWT-16). */
-function parseObject(bytes: Buffer): Record<string, unknown> | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(UTF8.decode(bytes));
-  } catch {
-    return undefined;
-  }
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
 
 /** Own property only: a `__proto__` member is an inert key, never a prototype (SEC-JWT-14). */
 function own(object: Record<string, unknown>, name: string): unknown {
