@@ -14,11 +14,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyObject, randomUUID } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify, type JWK, type JSONWebKeySet } from 'jose';
-import { clientToken, nativeSignIn, serverKeys } from '../support/oauth.ts';
+import { randomUUID } from 'node:crypto';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { clientToken, nativeSignIn } from '../support/oauth.ts';
 import { controls, forger, hostileCorpus, type Material } from '../middleware/corpus.ts';
-import { API, startGatehouse, type Gatehouse } from '../middleware/support.ts';
+import { API, differentialSetup, prng, type Gatehouse } from '../middleware/support.ts';
 import { createJWTVerifier, type JWTVerifier } from '../../src/keys/jwt.ts';
 
 /**
@@ -32,16 +32,6 @@ const STRICTER = [/^token too long$/, /^wrong typ$/, /^header member .* not allo
 const REQUIRED = ['sub', 'jti', 'client_id', 'iat', 'exp', 'aud'];
 const MAX_LIFETIME = 7 * 86_400;
 
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const alg of ['ES256', 'EdDSA', 'RS256'] as const) {
   describe(`server JWT verifier (node:crypto) vs jose, ${alg}`, () => {
@@ -52,25 +42,9 @@ for (const alg of ['ES256', 'EdDSA', 'RS256'] as const) {
     let nowSeconds: number;
 
     before(async () => {
-      g = await startGatehouse({ env: { GATEHOUSE_SIGNING_ALGORITHM: alg } });
-      const keys = await serverKeys(g.t);
-      const key = keys.signingKey();
-      const jwksText = await (await fetch(`${g.base}/.well-known/jwks.json`)).text();
-      const jwks = JSON.parse(jwksText) as JSONWebKeySet;
-      nowSeconds = Math.floor(Date.now() / 1000);
-      material = {
-        alg,
-        kid: key.kid,
-        privateKey: KeyObject.from(key.privateKey),
-        publicJwk: jwks.keys.find((candidate) => candidate.kid === key.kid) as JWK,
-        jwksText,
-        issuer: g.base,
-        audience: API,
-        valid: await clientToken(g.t, 'svc', { scope: 'read' }),
-        other: await clientToken(g.t, 'svc', { scope: 'read' }),
-        canaryUrl: 'http://127.0.0.1:9',
-        nowSeconds,
-      };
+      const setup = await differentialSetup(alg);
+      ({ g, material, nowSeconds } = setup);
+      const { keys, jwks } = setup;
       verifier = createJWTVerifier(keys, { issuer: g.base, now: () => nowSeconds * 1000 });
       joseKeys = createLocalJWKSet(jwks);
     });

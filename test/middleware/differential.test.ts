@@ -15,11 +15,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { KeyObject, randomUUID } from 'node:crypto';
-import { createLocalJWKSet, jwtVerify, type JWK, type JSONWebKeySet } from 'jose';
-import { clientToken, nativeSignIn, serverKeys } from '../support/oauth.ts';
+import { randomUUID } from 'node:crypto';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { clientToken, nativeSignIn } from '../support/oauth.ts';
 import { controls, hostileCorpus, type Material } from './corpus.ts';
-import { API, startGatehouse, type Gatehouse } from './support.ts';
+import { API, differentialSetup, prng, type Gatehouse } from './support.ts';
 import { parseJWKS, type KeySet } from '../../src/middleware/jwks.ts';
 import { verifyAccessToken, type JWTRules } from '../../src/middleware/verify-jwt.ts';
 import type { FailureCode } from '../../src/middleware/failures.ts';
@@ -34,17 +34,6 @@ import type { FailureCode } from '../../src/middleware/failures.ts';
  */
 const STRICTER: ReadonlySet<FailureCode> = new Set(['wrong_typ', 'forbidden_header', 'bad_claims', 'not_yet_valid', 'lifetime_too_long', 'malformed_token', 'unknown_key']);
 
-/** A deterministic PRNG (mulberry32) so a failing fuzz case can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 for (const alg of ['ES256', 'EdDSA', 'RS256'] as const) {
   describe(`kit (node:crypto) vs jose, ${alg}`, () => {
@@ -56,25 +45,9 @@ for (const alg of ['ES256', 'EdDSA', 'RS256'] as const) {
     let nowSeconds: number;
 
     before(async () => {
-      g = await startGatehouse({ env: { GATEHOUSE_SIGNING_ALGORITHM: alg } });
-      const keys = await serverKeys(g.t);
-      const key = keys.signingKey();
-      const jwksText = await (await fetch(`${g.base}/.well-known/jwks.json`)).text();
-      const jwks = JSON.parse(jwksText) as JSONWebKeySet;
-      nowSeconds = Math.floor(Date.now() / 1000);
-      material = {
-        alg,
-        kid: key.kid,
-        privateKey: KeyObject.from(key.privateKey),
-        publicJwk: jwks.keys.find((candidate) => candidate.kid === key.kid) as JWK,
-        jwksText,
-        issuer: g.base,
-        audience: API,
-        valid: await clientToken(g.t, 'svc', { scope: 'read' }),
-        other: await clientToken(g.t, 'svc', { scope: 'read' }),
-        canaryUrl: 'http://127.0.0.1:9',
-        nowSeconds,
-      };
+      const setup = await differentialSetup(alg);
+      ({ g, material, nowSeconds } = setup);
+      const { jwks } = setup;
       const algorithms = new Set(['ES256', 'EdDSA', 'RS256']);
       const parsed = parseJWKS(jwks, algorithms)!;
       keySet = { current: (kid) => parsed.get(kid), resolve: async (kid) => parsed.get(kid) ?? 'unknown', loaded: async () => {}, close: () => {} };

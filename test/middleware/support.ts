@@ -4,11 +4,15 @@
  * HTTP proxy to take the revocation stream down on demand, and polling with a bound.
  */
 import assert from 'node:assert/strict';
+import { KeyObject } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createSqlUserStore } from '../../src/features/accounts/store.ts';
 import type { TestApp } from '../support/app.ts';
-import { API, SECRETS, listeningApp } from '../support/oauth.ts';
+import { API, SECRETS, clientToken, listeningApp, serverKeys } from '../support/oauth.ts';
+import type { JWK, JSONWebKeySet } from 'jose';
+import type { Alg, Material } from './corpus.ts';
+import type { KeyService } from '../../src/keys/service.ts';
 import { createAuthenticator, type Authenticator, type AuthenticatorOptions, type AuthResult, type KitEvent } from '../../src/middleware/index.ts';
 
 export { API, SECRETS };
@@ -22,6 +26,45 @@ export interface Gatehouse {
 export async function startGatehouse(options: Parameters<typeof listeningApp>[0] = {}): Promise<Gatehouse> {
   const { t, base } = await listeningApp(options);
   return { t, base, close: () => t.close() };
+}
+
+/** A deterministic PRNG (mulberry32) so a failing fuzz case can be replayed. */
+export function prng(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * For the differential tests against jose: a Gatehouse signing with `alg`, its key service and
+ * published JWKS, and the corpus material (two valid tokens of `svc`, the real private key).
+ */
+export async function differentialSetup(alg: Alg): Promise<{ g: Gatehouse; keys: KeyService; jwks: JSONWebKeySet; material: Material; nowSeconds: number }> {
+  const g = await startGatehouse({ env: { GATEHOUSE_SIGNING_ALGORITHM: alg } });
+  const keys = await serverKeys(g.t);
+  const key = keys.signingKey();
+  const jwksText = await (await fetch(`${g.base}/.well-known/jwks.json`)).text();
+  const jwks = JSON.parse(jwksText) as JSONWebKeySet;
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const material: Material = {
+    alg,
+    kid: key.kid,
+    privateKey: KeyObject.from(key.privateKey),
+    publicJwk: jwks.keys.find((candidate) => candidate.kid === key.kid) as JWK,
+    jwksText,
+    issuer: g.base,
+    audience: API,
+    valid: await clientToken(g.t, 'svc', { scope: 'read' }),
+    other: await clientToken(g.t, 'svc', { scope: 'read' }),
+    canaryUrl: 'http://127.0.0.1:9',
+    nowSeconds,
+  };
+  return { g, keys, jwks, material, nowSeconds };
 }
 
 /** A kit for `rs` at `base`, following revocations; every kit made here is closed by `closeKits`. */
