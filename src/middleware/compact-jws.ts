@@ -12,15 +12,76 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 /** Header members that would let a token pick its own key or processing rules (SEC-JWT-04, -12). */
 export const FORBIDDEN_HEADER_MEMBERS: readonly string[] = ['jwk', 'jku', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'crit', 'b64', 'zip', 'enc'];
 
-/** JSON object text → plain object; invalid UTF-8, non-objects and bad JSON → undefined (SEC-JWT-16). */
+/**
+ * JSON object text → plain object; invalid UTF-8, non-objects, bad JSON and objects that name a
+ * member twice → undefined (SEC-JWT-16, SEC-JWT-13). `JSON.parse` keeps the last of two equal
+ * names, so `{"exp":1,"exp":9999999999}` would pass a check that another parser reads as expired:
+ * RFC 7515 §5.2 and RFC 7519 §4 let a JWT parser reject duplicates, and every JWT surface of the
+ * server and the kit reads its JOSE header and claims through this one function.
+ */
 export function parseObject(bytes: Buffer): Record<string, unknown> | undefined {
+  let text: string;
   let value: unknown;
   try {
-    value = JSON.parse(UTF8.decode(bytes));
+    text = UTF8.decode(bytes);
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return hasDuplicateMember(text) ? undefined : (value as Record<string, unknown>);
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * True when an object anywhere in `text` names a member twice — names compared after unescaping,
+ * so `"exp"` and `"\u0065xp"` are the same. `text` must already be valid JSON (JSON.parse
+ * accepted it): the scan only tracks strings, objects and arrays.
+ */
+export function hasDuplicateMember(text: string): boolean {
+  // One entry per open container: the member names seen so far, or null for an array.
+  const open: (Set<string> | null)[] = [];
+  let expectName = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      let end = i + 1;
+      let escaped = false;
+      for (;;) {
+        const d = text.charCodeAt(end);
+        if (d === BACKSLASH) {
+          escaped = true;
+          end += 2;
+        } else if (d === QUOTE) {
+          break;
+        } else {
+          end++;
+        }
+      }
+      const names = open[open.length - 1];
+      if (expectName && names) {
+        const name = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
+        if (names.has(name)) return true;
+        names.add(name);
+        expectName = false;
+      }
+      i = end;
+    } else if (c === 0x7b /* { */) {
+      open.push(new Set());
+      expectName = true;
+    } else if (c === 0x5b /* [ */) {
+      open.push(null);
+      expectName = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      open.pop();
+      expectName = false;
+    } else if (c === 0x2c /* , */) {
+      expectName = open[open.length - 1] != null;
+    }
+  }
+  return false;
 }
 
 export interface CompactJWS {

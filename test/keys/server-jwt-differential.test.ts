@@ -25,7 +25,8 @@ import { createJWTVerifier, type JWTVerifier } from '../../src/keys/jwt.ts';
  * Refusals where the server is knowingly stricter than jose's generic profile: `typ` compared
  * exactly, no key-carrying or crit/b64/zip members, a string `kid` naming one of our keys,
  * whole-second NumericDates, `iat` not in the future, the lifetime bound, canonical base64url and
- * UTF-8 (the kit's parser) and its 8 KiB size bound, required claims as own members.
+ * UTF-8 (the kit's parser) and its 8 KiB size bound, required claims as own members, and no member
+ * named twice in the header or the claims (SEC-JWT-13: jose keeps the last).
  */
 const STRICTER = [/^token too long$/, /^wrong typ$/, /^header member .* not allowed$/, /^unknown key$/, /is not a NumericDate$/, /^issued in the future$/, /^lifetime too long$/, /canonical base64url|byte-order mark|not a compact JWS/, /^malformed token$/, /^the payload is not a JSON object$/];
 

@@ -264,6 +264,34 @@ export function hostileCorpus(m: Material): Record<string, Case[]> {
   }
   groups['SEC-JWT-07 signature edge cases'] = edge;
 
+  // RFC 7515 §5.2, RFC 7519 §4, RFC 8725 §2.6: a member named twice is refused, whichever value
+  // comes first — JSON.parse would keep the last, another parser the first.
+  const members = f.rawClaims({}).slice(1, -1);
+  const duplicates: Case[] = [];
+  const hostileValues: [string, string][] = [
+    ['exp', String(m.nowSeconds - 3600)],
+    ['iss', '"https://evil.example"'],
+    ['sub', '"admin"'],
+    ['aud', '"https://evil.example"'],
+    ['scope', '"admin"'],
+    ['client_id', '"other"'],
+  ];
+  for (const [name, hostile] of hostileValues) {
+    duplicates.push([`claims: ${name} twice, hostile value first`, f.forge(f.header(), `{"${name}":${hostile},${members}}`)]);
+    duplicates.push([`claims: ${name} twice, hostile value last`, f.forge(f.header(), `{${members},"${name}":${hostile}}`)]);
+  }
+  duplicates.push(['claims: the same name spelled with an escape (\\u0065xp)', f.forge(f.header(), `{"\\u0065xp":${m.nowSeconds - 3600},${members}}`)]);
+  duplicates.push(['claims: scope twice with the same value', f.forge(f.header(), `{${members},"scope":"read"}`)]);
+  duplicates.push(['claims: duplicate inside a nested cnf', f.forge(f.header(), `{${members},"cnf":{"jkt":"a","jkt":"b"}}`)]);
+  duplicates.push(['claims: duplicate inside a nested act', f.forge(f.header(), `{${members},"act":{"sub":"a","sub":"b"}}`)]);
+  const headerRest = `"kid":${JSON.stringify(m.kid)},"typ":"at+jwt"`;
+  duplicates.push(['header: alg twice, none last', f.forge(`{"alg":"${alg}","alg":"none",${headerRest}}`, f.claims())]);
+  duplicates.push(['header: alg twice, none first', f.forge(`{"alg":"none","alg":"${alg}",${headerRest}}`, f.claims())]);
+  duplicates.push(['header: kid twice', f.forge(`{"alg":"${alg}","kid":"other",${headerRest}}`, f.claims())]);
+  duplicates.push(['header: typ twice, JWT first', f.forge(`{"alg":"${alg}","typ":"JWT",${headerRest}}`, f.claims())]);
+  duplicates.push(['header: typ twice, the same value', f.forge(`{"alg":"${alg}",${headerRest},"typ":"at+jwt"}`, f.claims())]);
+  groups['SEC-JWT-13 duplicate member names'] = duplicates;
+
   const now = m.nowSeconds;
   const times: Case[] = [];
   const variant = (name: string, raw: Record<string, string | undefined>): void => void times.push([name, f.forge(f.header(), f.rawClaims(raw))]);

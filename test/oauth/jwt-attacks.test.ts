@@ -656,6 +656,50 @@ describe('client assertions at the real endpoints (surface S3, SEC-OAUTH-16)', (
     assertInactive(await post('/oauth/introspect', await assertion(), { token: accessToken }));
   });
 
+  /** A correctly ES256-signed assertion from raw header and claims JSON text. */
+  const rawAssertion = async (head: string, claims: string): Promise<string> => {
+    const input = `${b64u(head)}.${b64u(claims)}`;
+    const signature = signBytes('sha256', Buffer.from(input), { key: KeyObject.from(clientKey.privateKey), dsaEncoding: 'ieee-p1363' });
+    return `${input}.${b64u(signature)}`;
+  };
+  const claimsText = () => {
+    const at = Math.floor(Date.now() / 1000);
+    return `"iss":"pkjwt","sub":"pkjwt","aud":${JSON.stringify(issuer)},"iat":${at},"exp":${at + 60},"jti":${JSON.stringify(randomUUID())}`;
+  };
+
+  it('RFC 8725 §3.11 / SEC-JWT-11: an assertion typed as another kind of JWT (at+jwt, logout+jwt …) is refused; JWT or no typ is accepted', async () => {
+    for (const typ of ['at+jwt', 'logout+jwt', 'application/at+jwt', 'secevent+jwt', 'dpop+jwt', 'JWS', '', 1]) {
+      const response = await post('/oauth/token', await assertion({}, { alg: 'ES256', kid: 'c1', typ }), { grant_type: 'client_credentials' });
+      assert.equal(response.statusCode, 401, `typ ${JSON.stringify(typ)}: ${response.body}`);
+      assert.equal((response.json() as { error: string }).error, 'invalid_client');
+    }
+    for (const typ of ['JWT', 'jwt', 'application/jwt', undefined]) {
+      const head = { alg: 'ES256', kid: 'c1', ...(typ === undefined ? {} : { typ }) };
+      const response = await post('/oauth/token', await assertion({}, head), { grant_type: 'client_credentials' });
+      assert.equal(response.statusCode, 200, `typ ${String(typ)}: ${response.body}`);
+    }
+  });
+
+  it('SEC-JWT-13: an assertion whose header or claims name a member twice is refused, whichever value comes first', async () => {
+    const at = Math.floor(Date.now() / 1000);
+    const cases: [string, string, string][] = [
+      ['exp twice, expired first', '{"alg":"ES256","kid":"c1"}', `{"exp":${at - 3600},${claimsText()}}`],
+      ['exp twice, expired last', '{"alg":"ES256","kid":"c1"}', `{${claimsText()},"exp":${at - 3600}}`],
+      ['iss twice, another client first', '{"alg":"ES256","kid":"c1"}', `{"iss":"other",${claimsText()}}`],
+      ['aud twice', '{"alg":"ES256","kid":"c1"}', `{"aud":"https://evil.example",${claimsText()}}`],
+      ['jti twice (replay cache keyed on the other)', '{"alg":"ES256","kid":"c1"}', `{${claimsText()},"jti":"fixed"}`],
+      ['header alg twice', '{"alg":"none","alg":"ES256","kid":"c1"}', `{${claimsText()}}`],
+      ['header typ twice, at+jwt first', '{"alg":"ES256","typ":"at+jwt","typ":"JWT","kid":"c1"}', `{${claimsText()}}`],
+    ];
+    for (const [name, head, claims] of cases) {
+      const response = await post('/oauth/token', await rawAssertion(head, claims), { grant_type: 'client_credentials' });
+      assert.equal(response.statusCode, 401, `${name}: ${response.body}`);
+      assert.equal((response.json() as { error: string }).error, 'invalid_client', name);
+    }
+    const control = await post('/oauth/token', await rawAssertion('{"alg":"ES256","kid":"c1"}', `{${claimsText()}}`), { grant_type: 'client_credentials' });
+    assert.equal(control.statusCode, 200, `the same assertion without duplicates is accepted: ${control.body}`);
+  });
+
   it('alg none, HS256 keyed with the client’s public key, an embedded jwk and a wrong audience → invalid_client', async () => {
     const valid = await assertion();
     const [, payload] = valid.split('.') as [string, string];

@@ -1,10 +1,10 @@
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { apiError, type ApiError } from '../../errors/catalog.ts';
 import type { EphemeralStore } from '../../storage/ephemeral/types.ts';
 import { ASSERTION_ALGORITHMS } from './jwks.ts';
 import type { Client } from './model.ts';
 import type { ClientStore } from './store.ts';
-import { parseCompactJWS } from '../../middleware/compact-jws.ts';
+import { parseCompactJWS, parseObject } from '../../middleware/compact-jws.ts';
 
 /**
  * `private_key_jwt` (RFC 7523 §2.2 and §3, OIDC Core §9): the client signs a short-lived JWT
@@ -43,9 +43,9 @@ export async function verifyClientAssertion(input: AssertionInput, deps: Asserti
   if (input.assertionType !== JWT_BEARER_ASSERTION) throw refused('client_assertion_type is missing or not jwt-bearer');
   const assertion = input.assertion;
   if (assertion === undefined) throw refused('client_assertion is missing');
-  checkCompactForm(assertion);
-  checkHeader(assertion);
-  const clientId = claimedClient(assertion);
+  const { header, claims } = readParts(assertion);
+  checkHeader(header);
+  const clientId = claimedClient(claims);
   if (input.clientId !== undefined && input.clientId !== clientId) throw refused('client_id differs from the assertion issuer');
 
   const client = await deps.store.get(clientId);
@@ -81,33 +81,35 @@ export async function verifyClientAssertion(input: AssertionInput, deps: Asserti
   return client;
 }
 
-/** SEC-JWT-15/-16/-17: compact serialization, bounded size, canonical base64url, a signature present. */
-function checkCompactForm(assertion: string): void {
+/**
+ * SEC-JWT-15/-16/-17: compact serialization, bounded size, canonical base64url, a signature
+ * present; SEC-JWT-13: header and claims read by the one strict JSON-object reader every JWT
+ * surface shares, which refuses a member named twice (jose's decoders keep the last one).
+ */
+function readParts(assertion: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
   const parsed = parseCompactJWS(assertion, MAX_ASSERTION_LENGTH);
   if (typeof parsed === 'string') throw refused(parsed);
+  const header = parseObject(parsed.header);
+  if (!header) throw refused('unreadable header (or a member named twice)');
+  const claims = parseObject(parsed.payload);
+  if (!claims) throw refused('unreadable claims (or a member named twice)');
+  return { header, claims };
 }
 
-function checkHeader(assertion: string): void {
-  let header: Record<string, unknown>;
-  try {
-    header = decodeProtectedHeader(assertion) as Record<string, unknown>;
-  } catch {
-    throw refused('unreadable header');
-  }
+/** RFC 8725 §3.11 / SEC-JWT-11: a `typ` other than JWT marks another kind of token (at+jwt, logout+jwt …). */
+const ASSERTION_TYPES = new Set(['jwt', 'application/jwt']);
+
+function checkHeader(header: Record<string, unknown>): void {
   for (const name of REFUSED_HEADER_MEMBERS) if (Object.hasOwn(header, name)) throw refused(`header member ${name} is not accepted`);
   if (typeof header.alg !== 'string' || !(ASSERTION_ALGORITHMS as readonly string[]).includes(header.alg)) throw refused('algorithm not allowed');
+  // Media types are case-insensitive (RFC 7515 §4.1.9); absent is fine (RFC 7523 does not require one).
+  if (header.typ !== undefined && (typeof header.typ !== 'string' || !ASSERTION_TYPES.has(header.typ.toLowerCase()))) throw refused('typ is not JWT');
   // SEC-JWT-05: kid is only ever compared with the client's own registered kids.
   if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid.length > MAX_CLAIM_LENGTH)) throw refused('unusable kid');
 }
 
 /** The client the assertion claims to come from (unverified until the signature is checked). */
-function claimedClient(assertion: string): string {
-  let claims: JWTPayload;
-  try {
-    claims = decodeJwt(assertion);
-  } catch {
-    throw refused('unreadable claims');
-  }
+function claimedClient(claims: Record<string, unknown>): string {
   const { iss, sub } = claims;
   if (typeof iss !== 'string' || typeof sub !== 'string' || iss === '' || iss.length > MAX_CLAIM_LENGTH) throw refused('iss or sub missing');
   if (iss !== sub) throw refused('iss differs from sub');
