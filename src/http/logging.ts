@@ -14,19 +14,64 @@ export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
-/** Masks sensitive query parameter values in a request URL (codes, tokens, state). */
+/**
+ * Names of URL parameters (query or `;` path parameters) that carry, or may carry, a credential:
+ * broader than field names, because a client can put anything in a URL and a session id is not
+ * called a token (`?session=`, `;jsessionid=`, `?sid=`). SEC-ASVS-13, SEC-SESS-05.
+ */
+const URL_CREDENTIAL_NAME = /sess|^sid|sid$|token|code|secret|key|pass|pwd|assertion|otp|state|hint|nonce|auth|ticket|sig|hash|cred|cookie|private|pin$|verifier|jwt|bearer|saml/i;
+/** A value shaped like one of our secrets (≥ 32 characters of a base64/base64url alphabet, or a JWT), whatever its name. */
+const SECRET_SHAPED_VALUE = /^[A-Za-z0-9_\-+/=.~]{32,}$/;
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+function isCredentialParameter(name: string, value: string): boolean {
+  return URL_CREDENTIAL_NAME.test(name) || isSecretName(name) || SECRET_SHAPED_VALUE.test(value);
+}
+
+/** `segment;name=value;…` with credential-like path parameters masked (`;jsessionid=…`). */
+function redactPathSegment(segment: string): string {
+  if (SECRET_SHAPED_VALUE.test(decoded(segment))) return REDACTED;
+  const semicolon = segment.indexOf(';');
+  if (semicolon === -1) return segment;
+  const [head, ...parameters] = segment.split(';');
+  const masked = parameters.map((parameter) => {
+    const equals = parameter.indexOf('=');
+    const name = decoded(equals === -1 ? parameter : parameter.slice(0, equals));
+    const value = equals === -1 ? '' : decoded(parameter.slice(equals + 1));
+    if (equals === -1) return SECRET_SHAPED_VALUE.test(name) ? REDACTED : parameter;
+    return isCredentialParameter(name, value) ? `${parameter.slice(0, equals)}=${REDACTED}` : parameter;
+  });
+  return [redactPathSegment(head ?? ''), ...masked].join(';');
+}
+
+/**
+ * A request URL fit for a log line: every query parameter and `;` path parameter whose name looks
+ * like a credential, and every value or path segment shaped like one of our secrets, is masked.
+ * Tokens belong in headers and bodies (SEC-SESS-05: the server never reads them from a URL), but
+ * a client that puts one in a URL must not get it written to the log in clear (SEC-ASVS-13).
+ */
 export function redactUrl(url: string): string {
   const question = url.indexOf('?');
-  if (question === -1) return url;
-  const params = new URLSearchParams(url.slice(question + 1));
-  let changed = false;
-  for (const name of new Set(params.keys())) {
-    if (isSecretName(name) || name === 'state' || name === 'id_token_hint') {
-      params.set(name, REDACTED);
-      changed = true;
-    }
-  }
-  return changed ? `${url.slice(0, question)}?${params.toString()}` : url;
+  const path = question === -1 ? url : url.slice(0, question);
+  let out = path.length >= 32 || path.includes(';') ? path.split('/').map(redactPathSegment).join('/') : path;
+  if (question === -1) return out;
+  const query = url.slice(question + 1);
+  const parts = query.split('&').map((part) => {
+    const equals = part.indexOf('=');
+    const name = decoded(equals === -1 ? part : part.slice(0, equals));
+    const value = equals === -1 ? '' : decoded(part.slice(equals + 1));
+    if (equals === -1) return SECRET_SHAPED_VALUE.test(name) ? REDACTED : part;
+    return isCredentialParameter(name, value) ? `${part.slice(0, equals)}=${REDACTED}` : part;
+  });
+  out += `?${parts.join('&')}`;
+  return out;
 }
 
 /** Replaces secret-named fields in plain objects (not class instances), a few levels deep. */
