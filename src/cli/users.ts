@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.ts';
 import { newId, randomToken } from '../crypto/random.ts';
 import { createPasswordHasher, isRecognisedHash } from '../crypto/passwords/hasher.ts';
-import { checkPassword } from '../crypto/passwords/policy.ts';
+import { accountContext, passwordProblem } from '../features/accounts/password-policy.ts';
 import { normalizeEmail } from '../features/accounts/email-address.ts';
 import { createSqlUserStore, type User } from '../features/accounts/store.ts';
 import { openStorage } from '../storage/open.ts';
@@ -49,8 +49,8 @@ async function createUser(config: Config, input: { email: string; name: string |
   for (const role of input.roles) if (!/^[a-z][a-z0-9:_-]{0,63}$/.test(role)) throw new CliError(`invalid role "${role}" (lower-case letters, digits, : _ -)`, 2);
   const generated = !input.passwordFromStdin;
   const password = generated ? randomToken(18) : await readLine();
-  const verdict = checkPassword(password, { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength }, { email });
-  if (!verdict.ok) throw new CliError(verdict.message, 2);
+  const problem = passwordProblem(password, config, accountContext({ email, name: input.name ?? null }));
+  if (problem !== undefined) throw new CliError(problem, 2);
   const hasher = createPasswordHasher({ memoryKiB: config.argon2MemoryKiB, iterations: config.argon2Iterations, parallelism: config.argon2Parallelism });
   const storage = await openStorage(config);
   try {

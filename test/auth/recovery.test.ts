@@ -67,6 +67,28 @@ describe('verification and reset links', () => {
     assert.equal((await postJSON(t, '/api/auth/reset-password', { token, password: NEW })).statusCode, 200);
   });
 
+  it('SEC-PWD-06: reset applies the same policy as sign-up and change — the account\'s own email, name or a common password is refused, and the link survives', async () => {
+    await postJSON(t, '/api/auth/sign-up', { email: 'maximiliane.ostermann@example.com', password: PASSWORD, name: 'Maximiliane Ostermann' });
+    await postJSON(t, '/api/auth/forgot-password', { email: 'maximiliane.ostermann@example.com' });
+    const token = linkToken(t, 'maximiliane.ostermann@example.com', '/reset-password');
+    for (const password of ['maximiliane.ostermann@example.com', 'Maximiliane.Ostermann@Example.com', 'maximilianeostermann', 'Ostermann Maximiliane', 'password1234', 'qwertyuiop12', 'gatehouse2024!']) {
+      const refused = await postJSON(t, '/api/auth/reset-password', { token, password });
+      assert.equal(refused.statusCode, 400, `${password}: ${refused.body}`);
+      assert.equal(refused.json().error, 'invalid_password', password);
+      assert.ok(!refused.body.includes(password), 'the message never echoes the password');
+    }
+    assert.equal((await postJSON(t, '/api/auth/reset-password', { token, password: NEW })).statusCode, 200, 'the link still works after refusals');
+  });
+
+  it('SEC-PWD-06: change-password also refuses the current password and passwords built on it', async () => {
+    const cookie = await registerAndSignIn(t, 'reuse@example.com', 'violet tangerine meadow');
+    for (const newPassword of ['violet tangerine meadow', 'violet tangerine meadow1', 'Violet Tangerine Meadow!']) {
+      const response = await postJSON(t, '/api/auth/change-password', { current_password: 'violet tangerine meadow', new_password: newPassword }, { cookie });
+      assert.equal(response.statusCode, 400, `${newPassword}: ${response.body}`);
+      assert.equal(response.json().error, 'invalid_password');
+    }
+  });
+
   it('SEC-REL-05: 20 parallel submissions of one reset link change the password exactly once', async () => {
     await registerAndSignIn(t, 'race@example.com');
     await postJSON(t, '/api/auth/forgot-password', { email: 'race@example.com' });

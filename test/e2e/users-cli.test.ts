@@ -49,6 +49,15 @@ describe('gatehouse users', () => {
     assert.match(result.stderr, /common|guess/i);
   });
 
+  it('create: SEC-PWD-06 context — a password built on the user\'s own email or name is refused', async () => {
+    const byEmail = await runCli(['users', 'create', '--email', 'rosalind.featherstone@example.com', '--password-stdin'], { cwd: dir, input: 'rosalind.featherstone@example.com\n' });
+    assert.equal(byEmail.code, 2, byEmail.stderr);
+    assert.match(byEmail.stderr, /email address, your name/);
+    const byName = await runCli(['users', 'create', '--email', 'op@example.com', '--name', 'Bartholomew Quennell', '--password-stdin'], { cwd: dir, input: 'BartholomewQuennell\n' });
+    assert.equal(byName.code, 2, byName.stderr);
+    assert.match(byName.stderr, /email address, your name/);
+  });
+
   it('import: reports bad lines by number and imports nothing', async () => {
     const file = join(dir, 'bad.jsonl');
     writeFileSync(file, [

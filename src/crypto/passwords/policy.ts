@@ -38,7 +38,7 @@ const MESSAGES = {
   pattern:
     'This password is too easy to guess: it is built from common passwords, words or patterns (such as a keyboard row, a sequence, a date or a repeated character). Choose a longer, less predictable one; a few unrelated words work well.',
   context:
-    'This password is too easy to guess: it is based on your email address, your name or the name of this service. Choose one that has nothing to do with your account.',
+    'This password is too easy to guess: it is based on your email address, your name, your current password or the name of this service. Choose one that has nothing to do with your account.',
 };
 
 // zxcvbn and its word lists (~50 000 leaked passwords, diceware words, keyboard layouts) load on
@@ -73,8 +73,16 @@ function codePointLength(text: string): number {
   return [...text].length;
 }
 
-/** Lower-cased words of the user's email and name and the product name, longest first. */
-function contextTokens(context: { email?: string; name?: string }): string[] {
+/** What is known about the account a password is for: every path that sets one passes all it knows (SEC-PWD-06). */
+export interface PasswordContext {
+  email?: string;
+  name?: string;
+  /** The password being replaced, when it is known in clear (change password). */
+  previous?: string;
+}
+
+/** Lower-cased words of the user's email and name, the product name and the previous password, longest first. */
+function contextTokens(context: PasswordContext): string[] {
   const tokens = new Set<string>(PRODUCT_WORDS);
   const add = (value: string): void => {
     const token = normalizePassword(value).toLowerCase().trim();
@@ -91,6 +99,7 @@ function contextTokens(context: { email?: string; name?: string }): string[] {
     const words = context.name.split(/[\s._-]+/u);
     for (const part of [context.name, words.join(''), ...words]) add(part);
   }
+  if (context.previous) add(context.previous);
   return [...tokens].sort((a, b) => codePointLength(b) - codePointLength(a));
 }
 
@@ -136,7 +145,7 @@ function refuse(reason: 'common' | 'context', message: keyof typeof MESSAGES): P
 export function checkPassword(
   password: string,
   policy: PasswordPolicy,
-  context: { email?: string; name?: string } = {},
+  context: PasswordContext = {},
 ): PolicyResult {
   const codePoints = [...normalizePassword(password)];
   if (codePoints.length < policy.minLength) {

@@ -1,6 +1,6 @@
 import { apiError } from '../../errors/catalog.ts';
 import { newId } from '../../crypto/random.ts';
-import { checkPassword } from '../../crypto/passwords/policy.ts';
+import { accountContext, requireAcceptablePassword } from './password-policy.ts';
 import { tooManyRequests, type RateLimitRule } from '../rate-limit/limiter.ts';
 import { clientKey } from '../rate-limit/client-key.ts';
 import { alreadyRegisteredMail, passwordChangedMail, passwordResetMail, verificationMail } from '../email/templates.ts';
@@ -46,13 +46,6 @@ export function createAccountsService(context: AccountsContext) {
     return email;
   }
 
-  function requireAcceptablePassword(password: string, context?: { email?: string; name?: string }): void {
-    // A lone UTF-16 surrogate would be hashed as U+FFFD: two different inputs, one password.
-    if (!password.isWellFormed()) throw apiError('invalid_password', 'The password contains characters that are not valid Unicode text.');
-    const verdict = checkPassword(password, { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength }, context);
-    if (!verdict.ok) throw apiError('invalid_password', verdict.message);
-  }
-
   async function sendVerification(user: Pick<User, 'id' | 'email'>): Promise<void> {
     const ttlMs = config.emailVerificationTtlSeconds * 1000;
     const token = await oneTimeTokens.issue('verify-email', user.id, ttlMs, now());
@@ -65,7 +58,7 @@ export function createAccountsService(context: AccountsContext) {
       await limit(rules.signUpIp, clientKey(client.ip));
       const email = requireEmail(input.email);
       const name = input.name?.trim() ? input.name.trim().slice(0, 200) : null;
-      requireAcceptablePassword(input.password, { email, ...(name ? { name } : {}) });
+      requireAcceptablePassword(input.password, config, accountContext({ email, name }));
       // Hash before looking the address up: both outcomes cost the same.
       const passwordHash = await hasher.hash(input.password);
       const at = now();
@@ -115,13 +108,17 @@ export function createAccountsService(context: AccountsContext) {
     /** Sets a new password from a reset link; ends every session of the user. */
     async resetPassword(token: string, password: string, client: ClientInfo): Promise<void> {
       await limit(rules.verifyIp, clientKey(client.ip));
-      // Check the policy first so a refused password does not burn the link.
-      requireAcceptablePassword(password);
+      const invalidLink = () => apiError('invalid_link', 'This reset link is invalid, expired or already used. Request a new one.');
+      // The policy with the account's context (SEC-PWD-06), checked before the link is redeemed
+      // so that a refused password does not burn it.
+      const owner = await oneTimeTokens.peek(token, 'reset-password', now());
+      const account = owner === undefined ? undefined : await users.findById(owner);
+      if (!account) throw invalidLink();
+      requireAcceptablePassword(password, config, accountContext(account));
       const passwordHash = await hasher.hash(password);
       const userId = await oneTimeTokens.consume(token, 'reset-password', now());
-      if (userId === undefined) throw apiError('invalid_link', 'This reset link is invalid, expired or already used. Request a new one.');
-      const user = await users.findById(userId);
-      if (!user) throw apiError('invalid_link', 'This reset link is invalid, expired or already used. Request a new one.');
+      if (userId === undefined || userId !== account.id) throw invalidLink();
+      const user = account;
       await users.setPasswordHash(userId, passwordHash, now());
       // A reset proves possession of the mailbox; it also confirms the address.
       await users.markEmailVerified(userId, now());
@@ -143,7 +140,7 @@ export function createAccountsService(context: AccountsContext) {
         throw apiError('invalid_credentials', 'The current password is incorrect.');
       }
       await context.lockout.succeeded(record.user.email);
-      requireAcceptablePassword(input.newPassword, { email: user.email, ...(user.name ? { name: user.name } : {}) });
+      requireAcceptablePassword(input.newPassword, config, accountContext(user, input.currentPassword));
       await users.setPasswordHash(user.id, await hasher.hash(input.newPassword), now());
       await sessions.revokeAllForUser(user.id, record.session.id);
       const renewed = await sessions.rotate(record, { ip: client.ip, userAgent: client.userAgent });

@@ -40,6 +40,8 @@ export interface OneTimeTokenStore {
   issue(purpose: OneTimePurpose, userId: string, ttlMs: number, now: number): Promise<string>;
   /** The user id when the token is valid, unexpired and unused — marking it used in the same step. */
   consume(token: string, purpose: OneTimePurpose, now: number): Promise<string | undefined>;
+  /** The user id a valid, unexpired, unused token belongs to — without using it (only `consume` redeems). */
+  peek(token: string, purpose: OneTimePurpose, now: number): Promise<string | undefined>;
   /** Invalidates every outstanding token of the purpose for the user. */
   invalidate(userId: string, purpose: OneTimePurpose, now: number): Promise<void>;
 }
@@ -110,6 +112,18 @@ export function createSqlOneTimeTokenStore(db: Kysely<DatabaseSchema>): OneTimeT
         .where('consumed_at', 'is', null)
         .where('expires_at', '>', now)
         .returning('user_id')
+        .executeTakeFirst();
+      return row?.user_id;
+    },
+    peek: async (token, purpose, now) => {
+      if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
+      const row = await db
+        .selectFrom('one_time_tokens')
+        .select('user_id')
+        .where('token_hash', '=', hashSecret(token))
+        .where('purpose', '=', purpose)
+        .where('consumed_at', 'is', null)
+        .where('expires_at', '>', now)
         .executeTakeFirst();
       return row?.user_id;
     },
