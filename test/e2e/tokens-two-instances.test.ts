@@ -1,7 +1,8 @@
 /**
  * Tokens on two instances sharing PostgreSQL and Redis (issue "Tokens", SEC-REL-02/-08/-12,
- * SEC-OAUTH-19): a refresh token rotated on A is the same successor on B within the reuse window
- * and a replay on B after it; a revocation on A is refused by B's introspection and delivered by
+ * SEC-OAUTH-19): a refresh token rotated on A gets the same response (successor and access
+ * token) on B within the reuse window while the successor is unused, and is a replay on B after
+ * the window or once the successor was used on B; a revocation on A is refused by B's introspection and delivered by
  * B's revocation stream within 1 s; a key rotation on A is served by B's JWKS within 1 s.
  * Required in CI; skipped with a printed reason on a machine without PostgreSQL or Redis.
  */
@@ -113,6 +114,7 @@ describe('tokens on two instances sharing PostgreSQL + Redis', { skip }, () => {
     const onA = tokens(await refresh(a, 'mobile', native.refresh_token));
     const retryOnB = tokens(await refresh(b, 'mobile', native.refresh_token));
     assert.equal(retryOnB.refresh_token, onA.refresh_token, 'B hands out the successor A created');
+    assert.equal(retryOnB.access_token, onA.access_token, 'and the access token A minted');
 
     offset += (a.config.refreshReuseWindowSeconds + 1) * 1000;
     assertOAuthError(await refresh(b, 'mobile', native.refresh_token), 'invalid_grant', 400, 'replay on B');
@@ -122,12 +124,24 @@ describe('tokens on two instances sharing PostgreSQL + Redis', { skip }, () => {
     assert.equal((await auditEvents(a, 'refresh-token-reuse')).filter((event) => event.detail.grant_id === native.gid).length, 1);
   });
 
-  it('SEC-REL-02: 50 parallel refreshes of one token spread over A and B → one successor, one live chain', async () => {
+  it('SEC-REL-03: RT1→RT2 on A, RT2→RT3 on B, RT1 on A inside the window → invalid_grant, RT3 and AT3 dead on both', async () => {
+    const native = await nativeSignIn(a, 'cluster-in-window@example.com');
+    const second = tokens(await refresh(a, 'mobile', native.refresh_token));
+    const third = tokens(await refresh(b, 'mobile', second.refresh_token!));
+    assertOAuthError(await refresh(a, 'mobile', native.refresh_token), 'invalid_grant', 400, 'RT1 on A after RT2 was used on B');
+    assertOAuthError(await refresh(b, 'mobile', third.refresh_token!), 'invalid_grant', 400, 'RT3 on B');
+    assertInactive(await introspect(a, third.access_token, 'rs'), 'A refuses AT3');
+    assertInactive(await introspect(b, third.access_token, 'rs'), 'B refuses AT3');
+    assert.equal((await auditEvents(b, 'refresh-token-reuse')).filter((event) => event.detail.grant_id === native.gid).length, 1);
+  });
+
+  it('SEC-REL-02: 50 parallel refreshes of one token spread over A and B → one successor, one access token, one live chain', async () => {
     const native = await nativeSignIn(a, 'cluster-race@example.com');
     const responses = await Promise.all(Array.from({ length: 50 }, (_, index) => refresh(index % 2 === 0 ? a : b, 'mobile', native.refresh_token)));
     assert.deepEqual(responses.filter((response) => response.statusCode !== 200).map((response) => response.body), [], 'every racer succeeds');
     const successors = new Set(responses.map((response) => (response.json() as TokenResponse).refresh_token));
     assert.equal(successors.size, 1, 'one successor on both instances');
+    assert.equal(new Set(responses.map((response) => (response.json() as TokenResponse).access_token)).size, 1, 'one access token: racing duplicates mint nothing (SEC-REL-03)');
     assert.equal(await unrotatedRefreshTokens(a, native.gid), 1, 'one live chain');
     assert.equal(await grantRevoked(a, native.gid), false);
     assert.equal(tokens(await refresh(b, 'mobile', [...successors][0]!)).token_type, 'Bearer');

@@ -1,9 +1,10 @@
 /**
  * Refresh tokens, revocation and introspection, black-box through the token, revocation and
  * introspection endpoints (a frozen clock drives windows and lifetimes):
- * - rotation with reuse detection (SEC-OAUTH-19), same successor within the reuse window and
- *   revocation after it (SEC-REL-03), 50 parallel refreshes → one chain (SEC-REL-02) on SQLite
- *   and PostgreSQL;
+ * - rotation with reuse detection (SEC-OAUTH-19), the same response (successor and access
+ *   token) within the reuse window and revocation after it (SEC-REL-03; the rest of SEC-REL-03 is
+ *   in refresh-retry-window.test.ts), 50 parallel refreshes → one answer, one chain (SEC-REL-02)
+ *   on SQLite and PostgreSQL;
  * - binding to the client (SEC-OAUTH-20), idle and absolute expiry (SEC-OAUTH-21), scope that
  *   only narrows (SEC-OAUTH-18);
  * - RFC 7009 revocation (SEC-OAUTH-23) and RFC 7662 introspection (SEC-OAUTH-24).
@@ -54,12 +55,14 @@ async function rotate(t: TestApp, clientId: string, refreshToken: string, params
 
 /**
  * SEC-REL-02/-03: `count` refreshes of one token at once, chained `rounds` times (the successor
- * of each round is raced next). Every request succeeds with the same successor, exactly one
- * refresh token of the grant is left unrotated, the grant is not revoked.
+ * of each round is raced next). Every request succeeds with the same answer — one successor and
+ * one access token (a racing duplicate mints nothing) — exactly one refresh token of the grant is
+ * left unrotated, the grant is not revoked.
  */
 async function raceRefreshes(t: TestApp, clientId: string, start: string, options: { count: number; rounds: number }): Promise<void> {
-  let current = start;
-  const gid = String(claims(tokens(await refresh(t, clientId, current)).access_token).gid);
+  const first = tokens(await refresh(t, clientId, start));
+  const gid = String(claims(first.access_token).gid);
+  let current = first.refresh_token!;
   for (let round = 0; round < options.rounds; round++) {
     const responses = await Promise.all(Array.from({ length: options.count }, () => refresh(t, clientId, current)));
     const statuses = responses.map((response) => response.statusCode);
@@ -68,8 +71,8 @@ async function raceRefreshes(t: TestApp, clientId: string, start: string, option
     assert.equal(successors.size, 1, `round ${round}: one successor for all ${options.count} racers`);
     const [successor] = [...successors] as [string];
     assert.notEqual(successor, current);
-    const jtis = new Set(responses.map((response) => claims((response.json() as TokenResponse).access_token).jti));
-    assert.equal(jtis.size, options.count, 'each racer gets its own access token');
+    const accessTokens = new Set(responses.map((response) => (response.json() as TokenResponse).access_token));
+    assert.equal(accessTokens.size, 1, `round ${round}: one access token for all ${options.count} racers (SEC-REL-03)`);
     assert.equal(await unrotatedRefreshTokens(t, gid), 1, `round ${round}: exactly one live refresh token in the grant (no forked chain)`);
     assert.equal(await grantRevoked(t, gid), false, `round ${round}: the honest race did not revoke the grant`);
     current = successor;
@@ -143,12 +146,12 @@ describe('rotation and reuse detection (SEC-OAUTH-19, SEC-REL-03)', () => {
     assert.ok(!t.logText().includes(native.refresh_token), 'nor do the logs');
   });
 
-  it('the same refresh token again within the window → the same successor (a retry), later → reuse revokes', async () => {
+  it('the same refresh token again within the window → the same successor and access token (a retry), later → reuse revokes', async () => {
     const native = await nativeSignIn(t, 'window@example.com');
     const first = await rotate(t, 'mobile', native.refresh_token);
     const retry = await rotate(t, 'mobile', native.refresh_token);
     assert.equal(retry.refresh_token, first.refresh_token, 'a retry gets the same successor');
-    assert.notEqual(claims(retry.access_token).jti, claims(first.access_token).jti, 'with a fresh access token');
+    assert.equal(retry.access_token, first.access_token, 'and the same access token (SEC-REL-03: nothing new is minted)');
 
     clock += (t.config.refreshReuseWindowSeconds - 1) * 1000;
     assert.equal((await rotate(t, 'mobile', native.refresh_token)).refresh_token, first.refresh_token, 'still within the window');
@@ -223,6 +226,18 @@ describe('50 parallel refreshes on PostgreSQL (SEC-REL-02)', { skip: skipUnless(
   it('one successor for all racers, one live chain, no revocation (5 chained rounds)', async () => {
     const native = await nativeSignIn(t, 'pg-parallel@example.com');
     await raceRefreshes(t, 'mobile', native.refresh_token, { count: 50, rounds: 5 });
+  });
+
+  it('SEC-REL-03: RT1→RT2, RT2→RT3, RT1 inside the window → invalid_grant, RT3 dead, AT3 inactive (PostgreSQL)', async () => {
+    const native = await nativeSignIn(t, 'pg-in-window@example.com');
+    const second = await rotate(t, 'mobile', native.refresh_token);
+    assert.equal((await rotate(t, 'mobile', native.refresh_token)).access_token, second.access_token, 'a retry before RT2 is used: the same response');
+    const third = await rotate(t, 'mobile', second.refresh_token!);
+    assertOAuthError(await refresh(t, 'mobile', native.refresh_token), 'invalid_grant', 400, 'RT1 after RT2 was used');
+    assertOAuthError(await refresh(t, 'mobile', third.refresh_token!), 'invalid_grant', 400, 'RT3');
+    assertInactive(await introspect(t, third.access_token, 'rs'), 'AT3');
+    assert.equal(await grantRevoked(t, native.gid), true);
+    assert.equal((await auditEvents(t, 'refresh-token-reuse')).filter((event) => event.detail.grant_id === native.gid).length, 1);
   });
 
   it('replay after the window revokes the grant on PostgreSQL too', async () => {

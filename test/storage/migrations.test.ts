@@ -88,6 +88,20 @@ const steps: Record<string, Step> = {
       await assert.rejects(db.insertInto('user_identities').values({ id: 'i2', user_id: 'u1', provider_id: 'corp', issuer: 'https://sso.example', subject: '42', email: null, email_verified: 0, tokens_sealed: null, linked_at: T0, last_used_at: T0 }).execute());
     },
   },
+  '0006-refresh-retry-response': {
+    seed: async (db) => {
+      // A token rotated by an older version (no kept response) and one rotated by this one.
+      await db.insertInto('refresh_tokens').values({ id: 'r2', token_hash: 'rh2', grant_id: 'g1', scope: 'openid', created_at: T0, idle_expires_at: T0 + 1000, rotated_at: T0 + 1, successor_id: 'r3', successor_token_encrypted: 'v1.s.t.u', successor_access_token_encrypted: 'v1.a.t.u', successor_access_token_expires_at: T0 + 600_000 }).execute();
+    },
+    check: async (db) => {
+      const older = await db.selectFrom('refresh_tokens').selectAll().where('id', '=', 'r1').executeTakeFirstOrThrow();
+      assert.equal(older.successor_access_token_encrypted, null, 'rows of older versions have no kept response');
+      assert.equal(older.successor_access_token_expires_at, null);
+      const kept = await db.selectFrom('refresh_tokens').selectAll().where('id', '=', 'r2').executeTakeFirstOrThrow();
+      assert.equal(kept.successor_access_token_encrypted, 'v1.a.t.u');
+      assert.equal(kept.successor_access_token_expires_at, T0 + 600_000, 'bigint reads back as a number');
+    },
+  },
 };
 
 async function runMigrationSuite(open: () => Promise<{ database: Database; cleanup: () => Promise<void> }>): Promise<void> {

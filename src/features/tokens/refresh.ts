@@ -6,16 +6,36 @@ import type { DatabaseSchema } from '../../storage/sql/schema.ts';
 import type { Config } from '../../config/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Client } from '../clients/model.ts';
-import { createSqlTokenStore, type Grant, type RefreshTokenRow } from './store.ts';
+import { createSqlTokenStore, type FoundRefreshToken, type Grant, type RefreshTokenRow } from './store.ts';
+import type { IssuedAccessToken } from './access-token.ts';
 import type { RevocationService } from './revocation.ts';
+
+/** What the token endpoint asks of a rotation: the access token it wants, and how to mint it. */
+export interface RefreshRequest {
+  /**
+   * The access token's scope and audience for the grant's scope; throws (`invalid_scope`) to
+   * refuse, which leaves the refresh token unused.
+   */
+  resolve(grantScope: string[]): { scope: string[]; audience: string[] };
+  /** Mints the rotation's access token, before the rotation commits: it is kept sealed beside the successor. */
+  issue(input: { grant: Grant; scope: string[]; audience: string[]; roles: string[] }): Promise<IssuedAccessToken>;
+}
 
 export interface RotationResult {
   grant: Grant;
   refreshToken: string;
-  /** Scope of the refresh token (the grant's); the access token may be narrower. */
+  accessToken: string;
+  /** Seconds the access token has left: its lifetime on a rotation, less on a retry. */
+  expiresIn: number;
+  /** The access token's scope (the grant's, or narrower). */
   scope: string[];
-  /** The grant user's roles at this refresh ([] for a grant without a user). */
-  roles: string[];
+}
+
+/** The sealed part of the first response that a retry repeats. */
+interface RepeatedAccessToken {
+  access_token: string;
+  scope: string[];
+  audience: string[];
 }
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -28,11 +48,14 @@ function invalidGrant(detail: string) {
 /**
  * Refresh tokens: opaque 256-bit values stored as SHA-256, bound to a client and a grant, with
  * idle and absolute lifetimes. Every use rotates (OAuth 2.1 §4.3.1, RFC 9700 §4.14.2):
- * - the rotation is one transaction — claim the old token, naming its successor sealed under the
- *   master key, and insert the successor — so a crash leaves the old token usable exactly once;
- * - concurrent or retried use of the same token by the same client within the reuse window gets
- *   the same successor (never two live chains, never a spurious revocation of an honest race);
- * - use after the window is replay: the whole grant is revoked and the event audited.
+ * - the rotation is one transaction — claim the old token, keeping its response (the successor
+ *   and the access token, sealed under the master key), and insert the successor — so a crash
+ *   leaves the old token usable exactly once;
+ * - SEC-REL-03: a rotated token is honoured again only as a retry — within the reuse window and
+ *   while its successor was never used — and gets the same response (the same successor, the
+ *   same access token with `expires_in` counted down): a retry or a racing duplicate mints
+ *   nothing, never forks the chain and never revokes an honest race;
+ * - any other presentation of a rotated token is reuse: the whole grant is revoked and audited.
  */
 export function createRefreshTokenService(deps: {
   db: Kysely<DatabaseSchema>;
@@ -71,23 +94,65 @@ export function createRefreshTokenService(deps: {
       rotated_at: null,
       successor_id: null,
       successor_token_encrypted: null,
+      successor_access_token_encrypted: null,
+      successor_access_token_expires_at: null,
     };
     return { row, token };
   }
 
-  async function successorOf(tokenId: string): Promise<string | undefined> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const successor = await store.getSuccessor(tokenId);
-      if (successor) return open(deps.sealKey, successor.sealed, tokenId);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return undefined;
+  async function replay(grant: Grant, client: Client, tokenId: string, reason: string): Promise<never> {
+    await deps.revocations.revokeGrant(grant, 'refresh token reuse');
+    await deps.audit.record({ type: 'refresh-token-reuse', outcome: 'failure', userId: grant.user_id, detail: { grant_id: grant.id, client_id: client.clientId, token_id: tokenId, reason } });
+    throw invalidGrant(`refresh token reuse (${reason}): grant revoked`);
   }
 
-  async function replay(grant: Grant, client: Client, tokenId: string): Promise<never> {
-    await deps.revocations.revokeGrant(grant, 'refresh token reuse');
-    await deps.audit.record({ type: 'refresh-token-reuse', outcome: 'failure', userId: grant.user_id, detail: { grant_id: grant.id, client_id: client.clientId, token_id: tokenId } });
-    throw invalidGrant('refresh token reuse: grant revoked');
+  /** Refusals that hold for a fresh and a rotated token alike; none of them revokes. */
+  function checkGrant(found: FoundRefreshToken, client: Client, at: number): void {
+    const { grant, user } = found;
+    if (grant.client_id !== client.clientId) throw invalidGrant('refresh token of another client');
+    if (grant.revoked_at !== null) throw invalidGrant('grant revoked');
+    if (at >= grant.expires_at) throw invalidGrant('grant expired (absolute lifetime)');
+    if (grant.user_id !== null && (user === null || user.disabled)) throw invalidGrant('user gone or disabled');
+  }
+
+  function accessContext(tokenId: string): string {
+    return `${tokenId} access-token`;
+  }
+
+  function openSealed(token: RefreshTokenRow): { successor: string; access: RepeatedAccessToken; expiresAt: number } | undefined {
+    if (token.successor_token_encrypted === null || token.successor_access_token_encrypted === null || token.successor_access_token_expires_at === null) return undefined;
+    try {
+      const access = JSON.parse(open(deps.sealKey, token.successor_access_token_encrypted, accessContext(token.id))) as RepeatedAccessToken;
+      return { successor: open(deps.sealKey, token.successor_token_encrypted, token.id), access, expiresAt: token.successor_access_token_expires_at };
+    } catch {
+      return undefined; // another master key, or a damaged row: nothing to repeat
+    }
+  }
+
+  /**
+   * SEC-REL-03: a rotated token presented again. Within the window and while its successor was
+   * never used, it is a retry (or a racing duplicate) and gets the first response again;
+   * otherwise it is reuse.
+   */
+  async function repeat(found: FoundRefreshToken, client: Client, at: number, request: RefreshRequest): Promise<RotationResult> {
+    const { token, grant, successor } = found;
+    const rotatedAt = token.rotated_at ?? at;
+    // A window of 0: any second presentation, even a racing duplicate, is reuse.
+    if (!(at - rotatedAt < windowMs)) return replay(grant, client, token.id, 'after the window');
+    // "Used" = rotated (a revoked successor has a revoked grant, refused above); a missing row fails closed.
+    if (successor === null || successor.rotatedAt !== null) return replay(grant, client, token.id, 'successor already used');
+    // SEC-OAUTH-21: an expired token is never accepted, not even inside the window. Not reuse:
+    // the successor is unused and stays with whoever received it.
+    if (at >= token.idle_expires_at) throw invalidGrant('refresh token expired (idle)');
+    const wanted = request.resolve(found.grant.scope.split(' ').filter(Boolean));
+    const sealed = openSealed(token);
+    if (!sealed) throw invalidGrant('no stored response to repeat');
+    // A retry repeats the request; one asking for another scope or audience is refused (nothing
+    // is minted, nothing revoked) rather than answered with a token it did not ask for.
+    if (!sameSet(wanted.scope, sealed.access.scope) || !sameSet(wanted.audience, sealed.access.audience)) throw invalidGrant('a retry asking for another scope or audience');
+    const expiresIn = Math.floor((sealed.expiresAt - at) / 1000);
+    if (expiresIn <= 0) throw invalidGrant('the repeated access token has expired');
+    return { grant, refreshToken: sealed.successor, accessToken: sealed.access.access_token, expiresIn, scope: sealed.access.scope };
   }
 
   function absoluteMs(client: Client): number {
@@ -107,29 +172,19 @@ export function createRefreshTokenService(deps: {
       return { grant, refreshToken: first.token };
     },
 
-    /** Rotates `presented` for `client`; throws `invalid_grant` for anything but a live token of this client. */
-    async rotate(presented: string, client: Client, options: { check?: (grantScope: string[]) => void } = {}): Promise<RotationResult> {
+    /**
+     * Rotates `presented` for `client`, minting the access token through `request`; throws
+     * `invalid_grant` for anything but a live token of this client or a retry (SEC-REL-03).
+     */
+    async rotate(presented: string, client: Client, request: RefreshRequest): Promise<RotationResult> {
       if (!TOKEN_PATTERN.test(presented)) throw invalidGrant('malformed refresh token');
-      const found = await store.findRefreshToken(hashSecret(presented));
+      const tokenHash = hashSecret(presented);
+      const found = await store.findRefreshToken(tokenHash);
       if (!found) throw invalidGrant('unknown refresh token');
-      const { token, grant, session, user } = found;
-      if (grant.client_id !== client.clientId) throw invalidGrant('refresh token of another client');
-      if (grant.revoked_at !== null) throw invalidGrant('grant revoked');
       const at = now();
-      if (at >= grant.expires_at) throw invalidGrant('grant expired (absolute lifetime)');
-      if (grant.user_id !== null && (user === null || user.disabled)) throw invalidGrant('user gone or disabled');
-      const scope = grant.scope.split(' ').filter(Boolean);
-      const roles = user?.roles ?? [];
-
-      const sameSuccessor = async (rotatedAt: number): Promise<RotationResult> => {
-        if (at - rotatedAt > windowMs) return replay(grant, client, token.id);
-        options.check?.(scope);
-        const successor = await successorOf(token.id);
-        if (successor === undefined) return replay(grant, client, token.id);
-        return { grant, refreshToken: successor, scope, roles };
-      };
-
-      if (token.rotated_at !== null) return sameSuccessor(token.rotated_at);
+      checkGrant(found, client, at);
+      const { token, grant, session, user } = found;
+      if (token.rotated_at !== null) return repeat(found, client, at, request);
       if (at >= token.idle_expires_at) throw invalidGrant('refresh token expired (idle)');
       const sessionLive = async (sessionId: string | null): Promise<boolean> => {
         if (sessionId === null || !deps.sessionLive) return true;
@@ -142,15 +197,27 @@ export function createRefreshTokenService(deps: {
         throw invalidGrant('session ended');
       }
       // A request refused for its own reasons (scope) must not use the token up.
-      options.check?.(scope);
-
-      // One transaction, two statements: claim the old token naming its (sealed) successor, insert the successor.
+      const wanted = request.resolve(grant.scope.split(' ').filter(Boolean));
+      // Minted before the claim, so that the claim keeps it: a racer that loses returns the
+      // winner's token instead, and this one is never sent anywhere.
+      const issued = await request.issue({ grant, ...wanted, roles: user?.roles ?? [] });
       const next = newToken(grant, token.scope, client);
-      if (!(await store.rotateRefreshToken(token.id, at, next.row, seal(deps.sealKey, next.token, token.id)))) {
-        // Lost the race to a concurrent request with the same token: same successor.
-        return sameSuccessor(at);
+      const access: RepeatedAccessToken = { access_token: issued.accessToken, scope: wanted.scope, audience: wanted.audience };
+      const response = {
+        successor: seal(deps.sealKey, next.token, token.id),
+        accessToken: seal(deps.sealKey, JSON.stringify(access), accessContext(token.id)),
+        accessTokenExpiresAt: issued.expiresAt,
+      };
+      // One transaction, two statements: claim the old token keeping the response, insert the successor.
+      if (!(await store.rotateRefreshToken(token.id, at, next.row, response))) {
+        // Lost the race to a concurrent request with the same token, whose rotation has
+        // committed: answer as for a retry (the same successor and access token).
+        const again = await store.findRefreshToken(tokenHash);
+        if (!again || again.token.rotated_at === null) throw invalidGrant('rotation lost to a concurrent request');
+        checkGrant(again, client, at);
+        return repeat(again, client, at, request);
       }
-      return { grant, refreshToken: next.token, scope, roles };
+      return { grant, refreshToken: next.token, accessToken: issued.accessToken, expiresIn: issued.expiresIn, scope: wanted.scope };
     },
 
     /** RFC 7009: revoking a refresh token revokes its grant (every refresh and access token of it). */
@@ -177,6 +244,11 @@ export function createRefreshTokenService(deps: {
       return found;
     },
   };
+}
+
+function sameSet(left: readonly string[], right: readonly string[]): boolean {
+  const set = new Set(left);
+  return set.size === new Set(right).size && right.every((value) => set.has(value));
 }
 
 export type RefreshTokenService = ReturnType<typeof createRefreshTokenService>;

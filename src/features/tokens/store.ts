@@ -36,12 +36,11 @@ export interface TokenStore {
    */
   findRefreshToken(tokenHash: string): Promise<FoundRefreshToken | undefined>;
   /**
-   * Rotation in one transaction: marks the token rotated, naming its successor (sealed), if it
-   * was not yet — true for exactly one of any number of racers — and inserts the successor.
-   * The loser changes nothing.
+   * Rotation in one transaction: marks the token rotated, naming its successor and keeping the
+   * response (successor and access token, sealed), if it was not yet — true for exactly one of
+   * any number of racers — and inserts the successor. The loser changes nothing.
    */
-  rotateRefreshToken(tokenId: string, now: number, successor: RefreshTokenRow, sealedSuccessor: string): Promise<boolean>;
-  getSuccessor(tokenId: string): Promise<{ successorId: string; sealed: string } | undefined>;
+  rotateRefreshToken(tokenId: string, now: number, successor: RefreshTokenRow, response: SealedResponse): Promise<boolean>;
   /** Marks the grant revoked; false when it already was (or does not exist). */
   revokeGrant(grantId: string, now: number): Promise<boolean>;
   /** Revokes every live grant of the sessions (or of the user); returns the grants revoked. */
@@ -59,14 +58,25 @@ export interface TokenStore {
   listRevocations(now: number, since?: number): Promise<Revocation[]>;
 }
 
+/** What a rotation answered, sealed (SEC-REL-03: a retry gets the same answer). */
+export interface SealedResponse {
+  successor: string;
+  accessToken: string;
+  accessTokenExpiresAt: number;
+}
+
 export interface FoundRefreshToken {
   token: RefreshTokenRow;
+  /** The successor of a rotated token: rotated itself (used) or not; null when none is named or its row is gone. */
+  successor: { rotatedAt: number | null } | null;
   grant: Grant;
   session: { expiresAt: number; lastSeenAt: number } | null;
   user: { disabled: boolean; roles: string[] } | null;
 }
 
 interface FoundRow extends RefreshTokenRow {
+  successor_found: string | null;
+  successor_rotated_at: number | null;
   session_expires_at: number | null;
   session_last_seen_at: number | null;
   user_found: string | null;
@@ -81,13 +91,19 @@ interface FoundRow extends RefreshTokenRow {
   grant_revoked_at: number | null;
 }
 
-/** PostgreSQL rotation (see rotateRefreshToken): $1 now, $2 sealed successor, $3 old token id, $4… the successor row. */
+/**
+ * PostgreSQL rotation (see rotateRefreshToken): $1 now, $2 sealed successor, $3 old token id,
+ * $4…$9 the successor row, $10 the sealed access token, $11 its expiry.
+ */
 const ROTATE_POSTGRES = `with "claimed" as (
-  update "refresh_tokens" set "rotated_at" = $1, "successor_id" = $4, "successor_token_encrypted" = $2
+  update "refresh_tokens" set "rotated_at" = $1, "successor_id" = $4, "successor_token_encrypted" = $2,
+    "successor_access_token_encrypted" = $10, "successor_access_token_expires_at" = $11
   where "id" = $3 and "rotated_at" is null returning "id"
 )
-insert into "refresh_tokens" ("id", "token_hash", "grant_id", "scope", "created_at", "idle_expires_at", "rotated_at", "successor_id", "successor_token_encrypted")
-select $4, $5, $6, $7, $8, $9, null, null, null from "claimed"`;
+insert into "refresh_tokens" ("id", "token_hash", "grant_id", "scope", "created_at", "idle_expires_at", "rotated_at", "successor_id", "successor_token_encrypted", "successor_access_token_encrypted", "successor_access_token_expires_at")
+select $4, $5, $6, $7, $8, $9, null, null, null, null, null from "claimed"`;
+
+const TOKEN_COLUMNS = ['t.id', 't.token_hash', 't.grant_id', 't.scope', 't.created_at', 't.idle_expires_at', 't.rotated_at', 't.successor_id', 't.successor_token_encrypted', 't.successor_access_token_encrypted', 't.successor_access_token_expires_at'] as const;
 
 function nullableNumber(value: number | null): number | null {
   return value === null ? null : Number(value);
@@ -104,15 +120,18 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
       .innerJoin('grants as g', 'g.id', 't.grant_id')
       .leftJoin('sessions as s', 's.id', 'g.session_id')
       .leftJoin('users as u', 'u.id', 'g.user_id')
-      .select(['t.id', 't.token_hash', 't.grant_id', 't.scope', 't.created_at', 't.idle_expires_at', 't.rotated_at', 't.successor_id', 't.successor_token_encrypted'])
+      // SEC-REL-03: whether the successor was used decides between a retry and reuse.
+      .leftJoin('refresh_tokens as n', 'n.id', 't.successor_id')
+      .select(TOKEN_COLUMNS)
+      .select(['n.id as successor_found', 'n.rotated_at as successor_rotated_at'])
       .select(['g.client_id as grant_client_id', 'g.user_id as grant_user_id', 'g.session_id as grant_session_id', 'g.scope as grant_scope', 'g.created_at as grant_created_at', 'g.expires_at as grant_expires_at', 'g.revoked_at as grant_revoked_at'])
       .select(['s.expires_at as session_expires_at', 's.last_seen_at as session_last_seen_at', 'u.id as user_found', 'u.disabled_at as user_disabled_at', 'u.roles as user_roles'])
       .where('t.token_hash', '=', hash!),
   );
-  const claimToken = preparedQuery<never, [number, string, string, string]>(db, 4, (now, successorId, sealed, tokenId) =>
+  const claimToken = preparedQuery<never, [number, string, string, string, number, string]>(db, 6, (now, successorId, sealed, accessToken, accessTokenExpiresAt, tokenId) =>
     db
       .updateTable('refresh_tokens')
-      .set({ rotated_at: now as unknown as number, successor_id: successorId!, successor_token_encrypted: sealed! })
+      .set({ rotated_at: now as unknown as number, successor_id: successorId!, successor_token_encrypted: sealed!, successor_access_token_encrypted: accessToken!, successor_access_token_expires_at: accessTokenExpiresAt as unknown as number })
       .where('id', '=', tokenId!)
       .where('rotated_at', 'is', null),
   );
@@ -122,7 +141,7 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
   const direct = directPostgresOf(db);
   const revokedQueries = new Map<string, ReturnType<typeof preparedQuery<{ value: string }, unknown[]>>>();
   const insertToken = preparedQuery<never, [string, string, string, string, number, number]>(db, 6, (id, hash, grantId, scope, createdAt, idleExpiresAt) =>
-    db.insertInto('refresh_tokens').values({ id: id!, token_hash: hash!, grant_id: grantId!, scope: scope!, created_at: createdAt as unknown as number, idle_expires_at: idleExpiresAt as unknown as number, rotated_at: null, successor_id: null, successor_token_encrypted: null }),
+    db.insertInto('refresh_tokens').values({ id: id!, token_hash: hash!, grant_id: grantId!, scope: scope!, created_at: createdAt as unknown as number, idle_expires_at: idleExpiresAt as unknown as number, rotated_at: null, successor_id: null, successor_token_encrypted: null, successor_access_token_encrypted: null, successor_access_token_expires_at: null }),
   );
   async function revokeWhere(filter: (query: ReturnType<typeof selectLive>) => ReturnType<typeof selectLive>, now: number): Promise<Grant[]> {
     const live = await filter(selectLive()).execute();
@@ -146,25 +165,38 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
       const row = (await findToken([tokenHash])).rows[0];
       if (!row) return undefined;
       return {
-        token: { id: row.id, token_hash: row.token_hash, grant_id: row.grant_id, scope: row.scope, created_at: Number(row.created_at), idle_expires_at: Number(row.idle_expires_at), rotated_at: nullableNumber(row.rotated_at), successor_id: row.successor_id, successor_token_encrypted: row.successor_token_encrypted },
+        token: {
+          id: row.id,
+          token_hash: row.token_hash,
+          grant_id: row.grant_id,
+          scope: row.scope,
+          created_at: Number(row.created_at),
+          idle_expires_at: Number(row.idle_expires_at),
+          rotated_at: nullableNumber(row.rotated_at),
+          successor_id: row.successor_id,
+          successor_token_encrypted: row.successor_token_encrypted,
+          successor_access_token_encrypted: row.successor_access_token_encrypted,
+          successor_access_token_expires_at: nullableNumber(row.successor_access_token_expires_at),
+        },
+        successor: row.successor_found === null ? null : { rotatedAt: nullableNumber(row.successor_rotated_at) },
         grant: { id: row.grant_id, client_id: row.grant_client_id, user_id: row.grant_user_id, session_id: row.grant_session_id, scope: row.grant_scope, created_at: Number(row.grant_created_at), expires_at: Number(row.grant_expires_at), revoked_at: nullableNumber(row.grant_revoked_at) },
         session: row.session_expires_at === null || row.session_last_seen_at === null ? null : { expiresAt: Number(row.session_expires_at), lastSeenAt: Number(row.session_last_seen_at) },
         user: row.user_found === null ? null : { disabled: row.user_disabled_at !== null, roles: stringList(row.user_roles) },
       };
     },
-    rotateRefreshToken: async (tokenId, now, successor, sealed) => {
+    rotateRefreshToken: async (tokenId, now, successor, response) => {
       const values = [successor.id, successor.token_hash, successor.grant_id, successor.scope, successor.created_at, successor.idle_expires_at] as const;
       if (postgres) {
         // One statement instead of four round trips (BEGIN, UPDATE, INSERT, COMMIT): the claim is
         // a data-modifying CTE, and the successor is inserted only when the claim took the row.
         // A concurrent claim waits on the row lock, then sees rotated_at set and inserts nothing.
-        const parameters = [now, sealed, tokenId, ...values];
+        const parameters = [now, response.successor, tokenId, ...values, response.accessToken, response.accessTokenExpiresAt];
         const result = await (direct ? direct.execute(ROTATE_POSTGRES, parameters) : db.executeQuery(CompiledQuery.raw(ROTATE_POSTGRES, parameters)));
         return Number(result.numAffectedRows ?? 0) === 1;
       }
       // Embedded: the same two statements in one synchronous transaction, when the connection is
       // free (sync-sqlite.ts); nothing can interleave, and no BEGIN waits across promise hops.
-      const claimValues: [number, string, string, string] = [now, successor.id, sealed, tokenId];
+      const claimValues: [number, string, string, string, number, string] = [now, successor.id, response.successor, response.accessToken, response.accessTokenExpiresAt, tokenId];
       const done = sync?.transaction((execute) => {
         const claim = claimToken.statement(claimValues);
         if (Number(execute(claim.sql, claim.parameters).numAffectedRows ?? 0) !== 1) return false;
@@ -180,10 +212,6 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
         await insertToken([...values], trx);
         return true;
       });
-    },
-    getSuccessor: async (tokenId) => {
-      const row = await db.selectFrom('refresh_tokens').select(['successor_id', 'successor_token_encrypted']).where('id', '=', tokenId).executeTakeFirst();
-      return row?.successor_id && row.successor_token_encrypted ? { successorId: row.successor_id, sealed: row.successor_token_encrypted } : undefined;
     },
     revokeGrant: async (grantId, now) => {
       const result = await db.updateTable('grants').set({ revoked_at: now }).where('id', '=', grantId).where('revoked_at', 'is', null).executeTakeFirst();

@@ -106,6 +106,9 @@ export interface RefreshTokensTable {
   rotated_at: number | null;
   successor_id: string | null;
   successor_token_encrypted: string | null;
+  /** The access token minted with the rotation (and its scope and audience), sealed: a retry's answer (SEC-REL-03). */
+  successor_access_token_encrypted: string | null;
+  successor_access_token_expires_at: number | null;
 }
 
 export interface RevocationsTable {

@@ -4,6 +4,7 @@ import * as sessionsAudit from './0002-sessions-audit.ts';
 import * as tokens from './0003-tokens.ts';
 import * as consents from './0004-consents.ts';
 import * as social from './0005-social.ts';
+import * as refreshRetryResponse from './0006-refresh-retry-response.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit a released one —
@@ -15,6 +16,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0003-tokens': tokens,
   '0004-consents': consents,
   '0005-social': social,
+  '0006-refresh-retry-response': refreshRetryResponse,
 });
 
 export const migrationProvider: MigrationProvider = {
