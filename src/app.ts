@@ -150,7 +150,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     onBackgroundError,
   };
   const accounts = createAccountsService(context);
-  const login = createPasswordLogin(context);
+  const login = createPasswordLogin(context, { deviceKey: masterKey.derive('device-cookie') });
 
   // OAuth clients: the registry (admin API, CLI and config file agree) and back-channel authentication.
   const clientStore = createClientStore(database.db);

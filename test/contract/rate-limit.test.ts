@@ -142,7 +142,7 @@ function rateLimitContract(target: Target): void {
         assert.equal((await (attempt % 2 === 0 ? first : second).begin(account)).allowed, true);
       }
       const refused = await first.begin(account);
-      assert.deepEqual(refused, { allowed: false, retryAfterSeconds: 1 });
+      assert.deepEqual(refused, { allowed: false, retryAfterSeconds: 1, engaged: true });
       assert.equal((await second.begin(account)).allowed, false, 'the other instance sees the lock');
       await sleep(300);
       assert.deepEqual(await second.begin(account), { allowed: true });

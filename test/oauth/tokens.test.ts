@@ -422,7 +422,7 @@ describe('first-party native apps: tokens with the session’s sid, revoked with
     assert.equal(response.headers['cache-control'], 'no-store');
     assert.equal(response.headers['set-cookie'], undefined, 'tokens instead of a cookie');
     const body = response.json() as Record<string, unknown>;
-    assert.deepEqual(Object.keys(body).sort(), ['access_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
+    assert.deepEqual(Object.keys(body).sort(), ['access_token', 'device_token', 'expires_in', 'refresh_token', 'scope', 'token_type']);
     assert.equal(body.token_type, 'Bearer');
     assert.equal(body.expires_in, 600, 'default access-token lifetime: 10 minutes');
     assert.equal(body.scope, 'openid profile email');

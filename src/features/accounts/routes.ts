@@ -4,6 +4,7 @@ import { authTag, emailField, emptyBody, errorResponse, passwordField, sessionSc
 import type { SessionAuth } from '../sessions/http.ts';
 import { publicSession, publicUser } from '../sessions/service.ts';
 import type { PasswordLogin } from '../password-login/service.ts';
+import { presentedDevice, setDeviceCookie } from '../password-login/http.ts';
 import type { ClientInfo } from './context.ts';
 import type { AccountsService } from './service.ts';
 import type { FirstPartyTokens } from '../tokens/first-party.ts';
@@ -38,11 +39,16 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
     return reply.code(202).send({ status: 'pending_verification', message: SIGN_UP_MESSAGE });
   });
 
-  app.post<{ Body: { email: string; password: string; client_id?: string } }>('/api/auth/sign-in', {
+  app.post<{ Body: { email: string; password: string; client_id?: string; device_token?: string } }>('/api/auth/sign-in', {
     schema: {
       tags: authTag,
-      summary: 'Sign in with email and password: a new session and its cookie — or, with the client_id of a first-party native app, access and refresh tokens bound to a new session.',
-      body: { type: 'object', additionalProperties: false, required: ['email', 'password'], properties: { email: emailField, password: passwordField, client_id: { type: 'string', minLength: 1, maxLength: 128 } } },
+      summary: 'Sign in with email and password: a new session and its cookie — or, with the client_id of a first-party native app, access and refresh tokens bound to a new session. Browsers get a device cookie, apps a device_token to send back next time: a trusted device keeps its own attempt budget while the account is locked for others (SEC-PWD-14).',
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['email', 'password'],
+        properties: { email: emailField, password: passwordField, client_id: { type: 'string', minLength: 1, maxLength: 128 }, device_token: { type: 'string', maxLength: 512 } },
+      },
       response: {
         200: {
           type: 'object',
@@ -54,6 +60,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
             token_type: { type: 'string' },
             expires_in: { type: 'integer' },
             scope: { type: 'string' },
+            device_token: { type: 'string' },
           },
         },
         401: errorResponse,
@@ -64,14 +71,17 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
     if (request.body.client_id !== undefined) {
       if (!deps.firstPartyTokens) throw apiError('unauthorized_client', 'Token sign-in is not available.');
       const client = await deps.firstPartyTokens.client(request.body.client_id);
-      // The device session lives as long as the grant; each refresh marks it seen.
-      const result = await login.signIn(request.body, clientInfo(request), { sessionLifetimeMs: deps.firstPartyTokens.sessionLifetimeMs(client) });
+      // The device session lives as long as the grant; each refresh marks it seen. The app keeps
+      // its device binding as `device_token` (same format and rules as the device cookie).
+      const credentials = { email: request.body.email, password: request.body.password };
+      const result = await login.signIn(credentials, clientInfo(request), { sessionLifetimeMs: deps.firstPartyTokens.sessionLifetimeMs(client), device: request.body.device_token });
       reply.header('cache-control', 'no-store');
-      return deps.firstPartyTokens.issue(client, result);
+      return { ...(await deps.firstPartyTokens.issue(client, result)), device_token: result.device };
     }
-    const result = await login.signIn(request.body, clientInfo(request));
+    const result = await login.signIn(request.body, clientInfo(request), { device: presentedDevice(request) });
     // A new session id at every sign-in; whatever cookie came in is replaced (SEC-SESS-01).
     auth.setCookie(reply, result.token);
+    setDeviceCookie(reply, result.device);
     return { user: publicUser(result.user), session: publicSession(result.session, result.session.id) };
   });
 
@@ -114,8 +124,10 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
       body: { type: 'object', additionalProperties: false, required: ['token', 'password'], properties: { token: tokenField, password: passwordField } },
       response: { 200: pendingMessage, 400: errorResponse, 429: errorResponse },
     },
-  }, async (request) => {
-    await accounts.resetPassword(request.body.token, request.body.password, clientInfo(request));
+  }, async (request, reply) => {
+    const { email } = await accounts.resetPassword(request.body.token, request.body.password, clientInfo(request));
+    // SEC-PWD-14: the reset proved the mailbox; this browser becomes a trusted device for the account.
+    setDeviceCookie(reply, login.trustDevice(presentedDevice(request), email));
     return { status: 'password_reset', message: 'Password changed. Sign in with the new password.' };
   });
 

@@ -5,6 +5,7 @@ import { tooManyRequests, type RateLimitRule } from '../rate-limit/limiter.ts';
 import { clientKey } from '../rate-limit/client-key.ts';
 import { alreadyRegisteredMail, passwordChangedMail, passwordResetMail, verificationMail } from '../email/templates.ts';
 import type { OutgoingMail } from '../email/mailer.ts';
+import { createCappedMailer, recipientCapRule } from '../email/recipient-caps.ts';
 import type { SessionRecord } from '../sessions/store.ts';
 import type { AccountsContext, ClientInfo } from './context.ts';
 import { normalizeEmail } from './email-address.ts';
@@ -23,6 +24,9 @@ export function createAccountsService(context: AccountsContext) {
     signUpIp: { name: 'sign-up:ip', limit: config.signUpLimitPerIp, windowMs: HOUR },
     forgotIp: { name: 'forgot:ip', limit: config.signUpLimitPerIp, windowMs: HOUR },
     forgotAccount: { name: 'forgot:account', limit: 3, windowMs: HOUR },
+    // Checked before a reset link is issued: a new link voids the last one, so the cap must hold
+    // before the token is made, not only before the mail is sent.
+    resetRecipient: recipientCapRule('password-reset'),
     verifyIp: { name: 'verify:ip', limit: config.signUpLimitPerIp * 5, windowMs: HOUR },
   } satisfies Record<string, RateLimitRule>;
 
@@ -34,6 +38,8 @@ export function createAccountsService(context: AccountsContext) {
   function sendInBackground(mail: OutgoingMail, what: string): void {
     context.mailer.send(mail).catch((error: unknown) => context.onBackgroundError(error, what));
   }
+  // Mails a stranger can cause are capped per recipient across instances (email/recipient-caps.ts).
+  const capped = createCappedMailer({ mailer: context.mailer, limiter, onError: context.onBackgroundError });
 
   async function limit(rule: RateLimitRule, key: string): Promise<void> {
     const decision = await limiter.hit(rule, key);
@@ -49,7 +55,7 @@ export function createAccountsService(context: AccountsContext) {
   async function sendVerification(user: Pick<User, 'id' | 'email'>): Promise<void> {
     const ttlMs = config.emailVerificationTtlSeconds * 1000;
     const token = await oneTimeTokens.issue('verify-email', user.id, ttlMs, now());
-    sendInBackground(verificationMail({ to: user.email, link: link('/verify-email', token), ttlMinutes: Math.round(ttlMs / 60_000) }), 'verification mail');
+    await capped.send('verify-email', verificationMail({ to: user.email, link: link('/verify-email', token), ttlMinutes: Math.round(ttlMs / 60_000) }), 'verification mail');
   }
 
   return {
@@ -66,7 +72,7 @@ export function createAccountsService(context: AccountsContext) {
       if (!created) {
         const existing = await users.findByEmail(email);
         await audit.record({ type: 'sign-up-existing-email', outcome: 'failure', userId: existing?.id ?? null, ip: client.ip, userAgent: client.userAgent });
-        sendInBackground(alreadyRegisteredMail({ to: email, signInLink: `${config.publicUrl}/login`, resetLink: `${config.publicUrl}/forgot-password` }), 'already-registered mail');
+        await capped.send('already-registered', alreadyRegisteredMail({ to: email, signInLink: `${config.publicUrl}/login`, resetLink: `${config.publicUrl}/forgot-password` }), 'already-registered mail');
         return;
       }
       await audit.record({ type: 'sign-up', outcome: 'success', userId: created.id, ip: client.ip, userAgent: client.userAgent });
@@ -95,8 +101,8 @@ export function createAccountsService(context: AccountsContext) {
       await limit(rules.forgotIp, clientKey(client.ip));
       const email = normalizeEmail(rawEmail);
       if (email === undefined) throw apiError('invalid_request', 'Enter a valid email address.');
-      const perAccount = await limiter.hit(rules.forgotAccount, email);
-      if (!perAccount.allowed) return; // silently: no mail bombing, no enumeration
+      const perRecipient = await limiter.hit(rules.resetRecipient, email);
+      if (!perRecipient.allowed) return; // silently: no mail bombing, no enumeration
       const user = await users.findByEmail(email);
       if (!user || user.disabledAt !== null) return;
       const ttlMs = config.passwordResetTtlSeconds * 1000;
@@ -106,7 +112,7 @@ export function createAccountsService(context: AccountsContext) {
     },
 
     /** Sets a new password from a reset link; ends every session of the user. */
-    async resetPassword(token: string, password: string, client: ClientInfo): Promise<void> {
+    async resetPassword(token: string, password: string, client: ClientInfo): Promise<{ email: string }> {
       await limit(rules.verifyIp, clientKey(client.ip));
       const invalidLink = () => apiError('invalid_link', 'This reset link is invalid, expired or already used. Request a new one.');
       // The policy with the account's context (SEC-PWD-06), checked before the link is redeemed
@@ -127,11 +133,16 @@ export function createAccountsService(context: AccountsContext) {
       await context.lockout.clear(user.email);
       await audit.record({ type: 'password-reset', outcome: 'success', userId, ip: client.ip, userAgent: client.userAgent });
       sendInBackground(passwordChangedMail({ to: user.email }), 'password changed mail');
+      // The account whose mailbox the link proved: the caller may trust this browser for it (SEC-PWD-14).
+      return { email: user.email };
     },
 
     /** Requires the current password; ends the user's other sessions and renews this one. */
     async changePassword(record: SessionRecord, input: { currentPassword: string; newPassword: string }, client: ClientInfo): Promise<{ token: string }> {
-      const gate = await context.lockout.begin(record.user.email);
+      // The budget belongs to this session (SEC-PWD-14): failures elsewhere cannot block a signed-in
+      // owner, and a stolen session still gets only its own few guesses at the current password.
+      const budget = `change-password:${record.session.id}`;
+      const gate = await context.lockout.begin(budget);
       if (!gate.allowed) throw tooManyRequests({ allowed: false, count: 0, retryAfterSeconds: gate.retryAfterSeconds });
       const user = await users.findById(record.user.id);
       const verdict = user?.passwordHash ? await hasher.verify(user.passwordHash, input.currentPassword) : { ok: await hasher.verifyDummy(input.currentPassword), needsRehash: false };
@@ -139,7 +150,7 @@ export function createAccountsService(context: AccountsContext) {
         await audit.record({ type: 'password-change', outcome: 'failure', userId: record.user.id, ip: client.ip, userAgent: client.userAgent, detail: { reason: 'wrong current password' } });
         throw apiError('invalid_credentials', 'The current password is incorrect.');
       }
-      await context.lockout.succeeded(record.user.email);
+      await context.lockout.succeeded(budget);
       requireAcceptablePassword(input.newPassword, config, accountContext(user, input.currentPassword));
       await users.setPasswordHash(user.id, await hasher.hash(input.newPassword), now());
       await sessions.revokeAllForUser(user.id, record.session.id);

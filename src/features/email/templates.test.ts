@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { escapeHtml } from './html.ts';
-import { alreadyRegisteredMail, passwordChangedMail, passwordResetMail, verificationMail } from './templates.ts';
+import { alreadyRegisteredMail, lockoutMail, passwordChangedMail, passwordResetMail, verificationMail } from './templates.ts';
 
 const EVIL = '"><script>alert(1)</script>@example.com';
 const LINK = 'https://auth.example.com/verify-email?token=abc&x="<b>"';
@@ -16,6 +16,7 @@ describe('mail templates', () => {
     alreadyRegistered: alreadyRegisteredMail({ to: EVIL, signInLink: LINK, resetLink: LINK }),
     passwordReset: passwordResetMail({ to: EVIL, link: LINK, ttlMinutes: 30 }),
     passwordChanged: passwordChangedMail({ to: EVIL }),
+    lockout: lockoutMail({ to: EVIL, waitMinutes: 1 }),
   };
 
   for (const [name, mail] of Object.entries(mails)) {
@@ -45,6 +46,14 @@ describe('mail templates', () => {
 
   it('the password-changed notification carries no link', () => {
     const mail = passwordChangedMail({ to: 'a@example.com' });
+    assert.doesNotMatch(mail.text, /https?:\/\//);
+    assert.doesNotMatch(mail.html ?? '', /<a |https?:\/\//);
+  });
+
+  it('the lockout notification (SEC-PWD-14, SEC-PWD-17) says how long and carries no link', () => {
+    const mail = lockoutMail({ to: 'a@example.com', waitMinutes: 15 });
+    assert.match(mail.subject, /paused/);
+    assert.match(mail.text, /15 minutes/);
     assert.doesNotMatch(mail.text, /https?:\/\//);
     assert.doesNotMatch(mail.html ?? '', /<a |https?:\/\//);
   });

@@ -57,6 +57,19 @@ export function passwordChangedMail(input: { to: string }): OutgoingMail {
   ]);
 }
 
+/**
+ * Sent once when sign-in to the account is paused after repeated wrong passwords (SEC-PWD-14,
+ * SEC-PWD-17). A notification only: no link, nothing that signs anyone in.
+ */
+export function lockoutMail(input: { to: string; waitMinutes: number }): OutgoingMail {
+  return compose(input.to, 'Sign-in to your account was paused', [
+    { text: `Someone entered a wrong password for the account ${input.to} several times, so password sign-in was paused for ${minutes(input.waitMinutes)} on devices that have not signed in to it before.` },
+    { text: 'Your password was not revealed and nothing was changed. Browsers where you have already signed in, or reset the password, can still sign in.' },
+    { text: 'If it was you, wait and try again. If it was not you, you can reset your password from the sign-in page; choose one you use nowhere else.' },
+    { text: 'We send this notice at most once a day, however many attempts follow.' },
+  ]);
+}
+
 type Block = { text: string } | { link: string; label: string };
 
 function compose(to: string, title: string, blocks: Block[]): OutgoingMail {

@@ -23,11 +23,20 @@ describe('rate limiter (frozen clock)', () => {
 });
 
 describe('tooManyRequests', () => {
-  it('is a generic 429 that names neither the rule nor the key', () => {
+  it('is a generic 429 that names neither the rule nor the key, and says how long to wait (SEC-PWD-14)', () => {
     const error = tooManyRequests({ allowed: false, count: 11, retryAfterSeconds: 42 });
     assert.equal(error.status, 429);
-    assert.deepEqual(error.toJSON(), { error: 'too_many_requests', error_description: 'Too many attempts. Try again later.' });
+    assert.deepEqual(error.toJSON(), { error: 'too_many_requests', error_description: 'Too many attempts. Try again in 42 seconds.' });
     assert.deepEqual(error.headers, { 'retry-after': '42' });
+  });
+
+  it('words the wait in minutes, rounded up, from one minute on', () => {
+    const text = (seconds: number) => tooManyRequests({ allowed: false, count: 1, retryAfterSeconds: seconds }).description;
+    assert.equal(text(1), 'Too many attempts. Try again in 1 second.');
+    assert.equal(text(59), 'Too many attempts. Try again in 59 seconds.');
+    assert.equal(text(60), 'Too many attempts. Try again in 1 minute.');
+    assert.equal(text(61), 'Too many attempts. Try again in 2 minutes.');
+    assert.equal(text(900), 'Too many attempts. Try again in 15 minutes.');
   });
 
   it('always sends a Retry-After of at least one whole second', () => {

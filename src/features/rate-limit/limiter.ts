@@ -38,8 +38,6 @@ export interface RateLimiter {
   reset(rule: RateLimitRule, key: string): Promise<void>;
 }
 
-const GENERIC_DESCRIPTION = 'Too many attempts. Try again later.';
-
 /** A limiter over `store`. Keys are hashed before they reach the store (no e-mails in clear). */
 export function createRateLimiter(store: EphemeralStore): RateLimiter {
   const counterKey = (rule: RateLimitRule, key: string): string => storeKey(`rl:${rule.name}`, key);
@@ -71,12 +69,21 @@ function decide(state: CounterState, allowed: boolean): RateLimitDecision {
 
 /**
  * The 429 for a refused attempt: a generic body that names neither the rule nor the key
- * (SEC-PWD-12), and `Retry-After` in whole seconds, at least 1 (RFC 9110 §10.2.3).
+ * (SEC-PWD-12) but says how long to wait, in the text and in `Retry-After` (whole seconds, at
+ * least 1; RFC 9110 §10.2.3), so a locked-out owner knows when to come back (SEC-PWD-14).
  */
 export function tooManyRequests(decision: RateLimitDecision): ApiError {
-  return apiError('too_many_requests', GENERIC_DESCRIPTION, {
-    headers: { 'retry-after': String(wholeSeconds(decision.retryAfterSeconds * 1000)) },
+  const seconds = wholeSeconds(decision.retryAfterSeconds * 1000);
+  return apiError('too_many_requests', `Too many attempts. Try again in ${waitText(seconds)}.`, {
+    headers: { 'retry-after': String(seconds) },
   });
+}
+
+/** "45 seconds" under a minute, else whole minutes rounded up ("1 minute", "15 minutes"). */
+export function waitText(seconds: number): string {
+  if (seconds < 60) return seconds === 1 ? '1 second' : `${seconds} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? '1 minute' : `${minutes} minutes`;
 }
 
 /** Milliseconds → whole seconds, rounded up, at least 1 (also for 0, NaN, or negative input). */

@@ -184,10 +184,11 @@ describe('account lockout', () => {
     });
     await lockNow(lockout);
     await lockout.clear(ALICE);
-    assert.ok(keys.size >= 3);
+    for (let attempt = 0; attempt < 6; attempt += 1) await lockout.begin(ALICE, 'alice-device-nonce');
+    assert.ok(keys.size >= 6);
     for (const key of keys) {
       assert.ok(!key.toLowerCase().includes('alice'), key);
-      assert.match(key, /^lockout:(lock|attempts|history):[A-Za-z0-9_-]{22}$/);
+      assert.match(key, /^lockout:(device-)?(lock|attempts|history):[A-Za-z0-9_-]{22}$/);
     }
   });
 
@@ -213,6 +214,52 @@ describe('account lockout', () => {
     ]) {
       assert.throws(() => createLockout(store, policy), RangeError, JSON.stringify(policy));
     }
+  });
+
+  describe('trusted devices (SEC-PWD-14: the lockout cannot be used to keep the owner out)', () => {
+    const OWNER_DEVICE = 'owner-device-nonce';
+
+    it('lets a trusted device in while the account is locked for untrusted devices', async () => {
+      const { lockout } = setup();
+      assert.equal(retryAfter(await lockNow(lockout)), 30);
+      assert.equal((await lockout.begin(ALICE)).allowed, false, 'untrusted devices are locked out');
+      assert.deepEqual(await lockout.begin(ALICE, OWNER_DEVICE), { allowed: true });
+    });
+
+    it('gives each trusted device its own budget: its failures lock only itself, with the same backoff', async () => {
+      const { clock, lockout } = setup();
+      for (let attempt = 0; attempt < 5; attempt += 1) assert.deepEqual(await lockout.begin(ALICE, 'device-a'), { allowed: true });
+      assert.equal(retryAfter(await lockout.begin(ALICE, 'device-a')), 30, 'the sixth attempt on device A locks device A');
+      assert.deepEqual(await lockout.begin(ALICE, 'device-b'), { allowed: true }, 'device B is not affected');
+      assert.deepEqual(await lockout.begin(ALICE), { allowed: true }, 'nor are untrusted devices');
+      clock.now += 30 * SECOND;
+      for (let attempt = 0; attempt < 5; attempt += 1) await lockout.begin(ALICE, 'device-a');
+      assert.equal(retryAfter(await lockout.begin(ALICE, 'device-a')), 60, 'device A escalates like an account');
+    });
+
+    it('lets exactly `threshold` of 50 concurrent attempts on one trusted device through', async () => {
+      const { lockout } = setup();
+      const gates = await Promise.all(Array.from({ length: 50 }, () => lockout.begin(ALICE, OWNER_DEVICE)));
+      assert.equal(allowedCount(gates), 5);
+    });
+
+    it('a trusted device\'s success does not hand the untrusted budget a fresh set of guesses', async () => {
+      const { lockout } = setup();
+      for (let attempt = 0; attempt < 4; attempt += 1) await lockout.begin(ALICE);
+      await lockout.begin(ALICE, OWNER_DEVICE);
+      await lockout.succeeded(ALICE, OWNER_DEVICE);
+      assert.deepEqual(await lockout.begin(ALICE), { allowed: true }, 'the fifth untrusted attempt');
+      assert.equal((await lockout.begin(ALICE)).allowed, false, 'the sixth locks, as without the owner\'s sign-in');
+    });
+  });
+
+  it('marks exactly one refusal per lock as `engaged`, however many attempts overshoot at once', async () => {
+    const { clock, lockout } = setup();
+    const engaged = (gates: readonly LockoutGate[]) => gates.filter((gate) => !gate.allowed && gate.engaged).length;
+    assert.equal(engaged(await Promise.all(Array.from({ length: 50 }, () => lockout.begin(ALICE)))), 1);
+    assert.equal(engaged(await Promise.all(Array.from({ length: 10 }, () => lockout.begin(ALICE)))), 0, 'refusals during the lock are not new lockouts');
+    clock.now += 30 * SECOND;
+    assert.equal(engaged(await Promise.all(Array.from({ length: 10 }, () => lockout.begin(ALICE)))), 1, 'the next lock engages once again');
   });
 
   describe('with the recommended defaults, against an attacker who retries the moment a lock ends', () => {

@@ -8,8 +8,15 @@
  * caller (the normalised e-mail), so unknown accounts lock exactly like real ones: the lockout
  * reveals nothing about existence.
  *
+ * Trusted devices (OWASP "device cookie" design, SEC-PWD-14): a caller that presents a device
+ * already verified for this account passes its nonce as `device`. That attempt is counted in a
+ * budget of its own, keyed by the nonce, with the same policy — and is not affected by the
+ * account's lock, which only holds for untrusted devices. An attacker without the owner's
+ * browser therefore locks out only other untrusted devices; a trusted device that keeps failing
+ * locks out only itself.
+ *
  * Race-safe on a shared store: the attempt is reserved with an atomic increment before the
- * password is checked, so N parallel attempts on one account (from any number of instances)
+ * password is checked, so N parallel attempts on one budget (from any number of instances)
  * get at most `threshold` through.
  */
 import type { EphemeralStore } from '../../storage/ephemeral/types.ts';
@@ -34,39 +41,55 @@ export interface LockoutPolicy {
   windowMs: number;
 }
 
-export type LockoutGate = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+/**
+ * `engaged` is true for the one refusal that set the lock (exactly one per lock, whatever the
+ * concurrency): the moment to tell the owner.
+ */
+export type LockoutGate = { allowed: true } | { allowed: false; retryAfterSeconds: number; engaged: boolean };
 
 export interface Lockout {
-  /** Call BEFORE verifying the password. Reserves one attempt atomically. */
-  begin(accountKey: string): Promise<LockoutGate>;
-  /** Call after a successful verification: clears the attempt counter (not the lockout history). */
-  succeeded(accountKey: string): Promise<void>;
-  /** Clears everything for the account (after a password reset proves possession). */
+  /**
+   * Call BEFORE verifying the password. Reserves one attempt atomically — in the budget of
+   * `device` (the nonce of a device cookie verified for this account) when given, else in the
+   * account's budget for untrusted devices.
+   */
+  begin(accountKey: string, device?: string): Promise<LockoutGate>;
+  /** Call after a successful verification: clears that budget's attempts (not its lockout history). */
+  succeeded(accountKey: string, device?: string): Promise<void>;
+  /** Clears everything for the account's untrusted devices (after a password reset proves possession). */
   clear(accountKey: string): Promise<void>;
 }
 
 /** Lockouts within this window escalate the delay; afterwards the next one starts at the base. */
-const HISTORY_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const LOCKOUT_HISTORY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export function createLockout(store: EphemeralStore, policy: LockoutPolicy, now: () => number = Date.now): Lockout {
   checkPolicy(policy);
-  const keys = (accountKey: string) => ({
-    // Value: the epoch-ms the lock ends; the store's TTL makes it expire at the same moment.
-    lock: storeKey('lockout:lock', accountKey),
-    attempts: storeKey('lockout:attempts', accountKey),
-    history: storeKey('lockout:history', accountKey),
-  });
+  // One budget = three keys. Untrusted devices share the account's; each trusted device has its
+  // own, in separate namespaces so that no account key can ever name a device budget.
+  const keys = (accountKey: string, device?: string): BudgetKeys => (device === undefined
+    ? {
+      // Value: the epoch-ms the lock ends; the store's TTL makes it expire at the same moment.
+      lock: storeKey('lockout:lock', accountKey),
+      attempts: storeKey('lockout:attempts', accountKey),
+      history: storeKey('lockout:history', accountKey),
+    }
+    : {
+      lock: storeKey('lockout:device-lock', device),
+      attempts: storeKey('lockout:device-attempts', device),
+      history: storeKey('lockout:device-history', device),
+    });
 
   /** The gate while `lock` holds `value` (null: the lock is not yet or no longer visible). */
-  function locked(value: string | null, fallbackMs: number): LockoutGate {
+  function locked(value: string | null, fallbackMs: number, engaged = false): LockoutGate {
     const remaining = value === null ? fallbackMs : Number(value) - now();
     // A present lock whose time looks past (clock skew between instances) still refuses.
-    return { allowed: false, retryAfterSeconds: wholeSeconds(remaining) };
+    return { allowed: false, retryAfterSeconds: wholeSeconds(remaining), engaged };
   }
 
   return {
-    async begin(accountKey) {
-      const key = keys(accountKey);
+    async begin(accountKey, device) {
+      const key = keys(accountKey, device);
       // (1) While locked, attempts are refused without being counted.
       const lock = await store.get(key.lock);
       if (lock !== null) return locked(lock, policy.baseDelayMs);
@@ -91,18 +114,20 @@ export function createLockout(store: EphemeralStore, policy: LockoutPolicy, now:
         // Its lock may not be set yet; the base delay is a lower bound of what it will be.
         return locked(await store.get(key.lock), policy.baseDelayMs);
       }
-      const lockouts = (await store.increment(key.history, HISTORY_WINDOW_MS)).count;
+      const lockouts = (await store.increment(key.history, LOCKOUT_HISTORY_WINDOW_MS)).count;
       const delayMs = Math.min(policy.baseDelayMs * 2 ** (lockouts - 1), policy.maxDelayMs);
       const until = now() + delayMs;
       const set = await store.setIfAbsent(key.lock, String(until), delayMs);
       const current = set ? String(until) : await store.get(key.lock);
       // After the lock: a fresh `threshold` attempts.
       await store.delete(key.attempts);
-      return locked(current, delayMs);
+      return locked(current, delayMs, set);
     },
 
-    async succeeded(accountKey) {
-      await store.delete(keys(accountKey).attempts);
+    async succeeded(accountKey, device) {
+      // A trusted device's success leaves the untrusted budget alone: clearing it would hand
+      // whoever is attacking the account a fresh set of guesses each time the owner signs in.
+      await store.delete(keys(accountKey, device).attempts);
     },
 
     async clear(accountKey) {
@@ -110,6 +135,12 @@ export function createLockout(store: EphemeralStore, policy: LockoutPolicy, now:
       await Promise.all([store.delete(key.attempts), store.delete(key.lock), store.delete(key.history)]);
     },
   };
+}
+
+interface BudgetKeys {
+  lock: string;
+  attempts: string;
+  history: string;
 }
 
 function checkPolicy(policy: LockoutPolicy): void {

@@ -7,6 +7,7 @@ import type { ClientInfo } from '../accounts/context.ts';
 import { normalizeEmail } from '../accounts/email-address.ts';
 import type { OneTimeTokenStore, User, UserStore } from '../accounts/store.ts';
 import type { Mailer } from '../email/mailer.ts';
+import { createCappedMailer } from '../email/recipient-caps.ts';
 import { tooManyRequests, type RateLimiter } from '../rate-limit/limiter.ts';
 import { clientKey } from '../rate-limit/client-key.ts';
 import { linkIdentityMail } from '../email/templates.ts';
@@ -107,6 +108,8 @@ export function createSocialLogin(deps: {
   limiter: RateLimiter;
 }) {
   const { registry, upstream, identities, users, sessions, audit, ephemeral, now } = deps;
+  // Each attempt mails at most once, and the address at most RECIPIENT_CAPS['link-identity'] times.
+  const cappedMail = createCappedMailer({ mailer: deps.mailer, limiter: deps.limiter, onError: deps.onBackgroundError });
 
   const txKey = (state: string) => `social:tx:${hashSecret(state)}`;
   const pendingKey = (token: string) => `social:link:${hashSecret(token)}`;
@@ -294,7 +297,7 @@ export function createSocialLogin(deps: {
       const mailToken = await deps.oneTimeTokens.issue('link-identity', pending.userId, PENDING_LINK_TTL_MS, now());
       await ephemeral.set(pendingKey(token!), JSON.stringify({ ...pending, mailed: hashSecret(mailToken) }), PENDING_LINK_TTL_MS);
       const mail = linkIdentityMail({ to: pending.email, providerName: provider.name, link: `${deps.publicUrl}/login/social/link/confirm?token=${encodeURIComponent(mailToken)}`, ttlMinutes: PENDING_LINK_TTL_MS / 60_000 });
-      deps.mailer.send(mail).catch((error: unknown) => deps.onBackgroundError(error, 'link confirmation mail'));
+      await cappedMail.send('link-identity', mail, 'link confirmation mail');
     },
 
     /** The mailed link, confirmed in the browser that started the attempt. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientInfo } from '../../features/accounts/routes.ts';
+import { presentedDevice, setDeviceCookie } from '../../features/password-login/http.ts';
 import type { PagesDeps } from '../deps.ts';
 import { alertBox, checkedForm, csrfInput, field, hiddenInput, input, noticeBox } from '../forms.ts';
 import { html } from '../html.ts';
@@ -78,8 +79,10 @@ export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
     if (email.trim() === '' || password === '') {
       return render(request, reply, { email, returnTo, error: 'Enter your email address and password.' }, 400);
     }
-    const result = await attempt(() => login.signIn({ email, password }, clientInfo(request)));
-    // The typed email comes back; the password never does.
+    // SEC-PWD-14: a device cookie valid for this login selects the device's own attempt budget.
+    const result = await attempt(() => login.signIn({ email, password }, clientInfo(request), { device: presentedDevice(request) }));
+    // The typed email comes back; the password never does. A 429 says how long to wait, in the
+    // text and in Retry-After.
     if (!result.ok) return render(request, reply, { email, returnTo, error: result.error.description }, result.error.status, result.error.headers);
 
     // SEC-SESS-01: the new session has a new id; a session this browser already had ends server-side.
@@ -93,6 +96,7 @@ export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
     auth.forget(request);
     csrf.renew(reply); // a new CSRF binding for the signed-in browser
     auth.setCookie(reply, result.value.token);
+    setDeviceCookie(reply, result.value.device);
     return reply.redirect(returnTo ?? DEFAULT_RETURN_TO, 303);
   });
 }

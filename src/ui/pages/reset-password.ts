@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { apiError } from '../../errors/catalog.ts';
 import { clientInfo } from '../../features/accounts/routes.ts';
+import { presentedDevice, setDeviceCookie } from '../../features/password-login/http.ts';
 import type { PagesDeps } from '../deps.ts';
 import { alertBox, checkedForm, csrfInput, field, hiddenInput, input } from '../forms.ts';
 import { html } from '../html.ts';
@@ -37,7 +38,7 @@ ${input({ name: 'password', label: 'New password', type: 'password', autocomplet
  * no-referrer` (global header and meta) and loads nothing from elsewhere (SEC-PWD-16).
  */
 export function registerResetPasswordPage(app: FastifyInstance, deps: PagesDeps): void {
-  const { csrf, accounts, auth, config } = deps;
+  const { csrf, accounts, auth, config, login } = deps;
 
   function render(request: FastifyRequest, reply: FastifyReply, view: { token: string; error?: string; expired?: boolean }, status = 200, headers?: Readonly<Record<string, string>>): FastifyReply {
     const body = resetBody({ ...view, csrfToken: csrf.formToken(request, reply), passwordMinLength: config.passwordMinLength });
@@ -62,6 +63,9 @@ export function registerResetPasswordPage(app: FastifyInstance, deps: PagesDeps)
     }
     // Every session of the account ended (SEC-SESS-10); drop this browser's cookie too.
     auth.clearCookie(reply);
+    // SEC-PWD-14: the link proved the mailbox, so this browser becomes a trusted device for the
+    // account — an attacker who re-locks the account at once cannot keep its owner out.
+    setDeviceCookie(reply, login.trustDevice(presentedDevice(request), result.value.email));
     return reply.redirect('/login?notice=password-reset', 303);
   });
 }
