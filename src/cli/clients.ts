@@ -10,7 +10,7 @@ import { createClientStore } from '../features/clients/store.ts';
 import { openStorage } from '../storage/open.ts';
 import { CliError, CONFIG_OPTION, loadCliConfig, parseSubcommand } from './command.ts';
 
-const HELP = `Usage: gatehouse clients <create|list|show|rotate-secret|delete> [options]
+const HELP = `Usage: gatehouse clients <create|list|show|update|rotate-secret|delete> [options]
 
   clients create --name NAME --type confidential|public [options]
       Registers an OAuth client (the same fields and rules as the admin API and the config
@@ -27,7 +27,14 @@ const HELP = `Usage: gatehouse clients <create|list|show|rotate-secret|delete> [
         --jwks-file FILE           the client's public keys (JSON Web Key Set) for private_key_jwt
         --access-token-ttl SECONDS, --refresh-token-idle-ttl SECONDS, --refresh-token-absolute-ttl SECONDS
   clients list
+      One line per client under a header row (CLIENT_ID, TYPE, AUTH_METHOD, GRANT_TYPES, SOURCE, NAME).
   clients show CLIENT_ID
+  clients update CLIENT_ID [--name NAME] [--type TYPE] [--auth-method METHOD] [--grant GRANT ...]
+                 [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...] [--scope SCOPE ...]
+                 [--audience URI ...] [--first-party | --no-first-party] [--jwks-file FILE] [ttl options]
+      Changes the given fields (a repeated flag replaces the whole list) with the same rules as
+      the admin API's PATCH; the result is validated whole. Clients from the config file are
+      changed there. A switch to a secret method prints the new client_secret once.
   clients rotate-secret CLIENT_ID [--grace-period SECONDS]
       Prints the new secret once; the old one keeps working for the grace period (default 0).
   clients delete CLIENT_ID
@@ -49,6 +56,7 @@ const OPTIONS = {
   scope: { type: 'string', multiple: true },
   audience: { type: 'string', multiple: true },
   'first-party': { type: 'boolean' },
+  'no-first-party': { type: 'boolean' },
   'jwks-file': { type: 'string' },
   'access-token-ttl': { type: 'string' },
   'refresh-token-idle-ttl': { type: 'string' },
@@ -62,9 +70,9 @@ export async function runClients(argv: string[]): Promise<number> {
   const parsed = parseSubcommand(argv, HELP, OPTIONS);
   if (typeof parsed === 'number') return parsed;
   const { sub, values, positionals } = parsed;
-  if (!['create', 'list', 'show', 'rotate-secret', 'delete'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
-  const metadata = sub === 'create' ? createMetadata(values) : undefined;
-  const clientId = sub === 'show' || sub === 'rotate-secret' || sub === 'delete' ? onePositional(sub, positionals) : undefined;
+  if (!['create', 'list', 'show', 'update', 'rotate-secret', 'delete'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
+  const metadata = sub === 'create' ? createMetadata(values) : sub === 'update' ? updateMetadata(values) : undefined;
+  const clientId = sub === 'show' || sub === 'update' || sub === 'rotate-secret' || sub === 'delete' ? onePositional(sub, positionals) : undefined;
   const gracePeriodSeconds = values['grace-period'] === undefined ? undefined : integer('--grace-period', values['grace-period']);
 
   const config = loadCliConfig(values.config);
@@ -97,13 +105,19 @@ async function run(registry: ClientRegistry, input: { sub: string; metadata: Cli
     }
     case 'list': {
       const clients = await registry.list();
-      print(json, { clients: clients.map(clientView) }, () => clients.length === 0 ? 'no clients\n' : clients.map(summary).join(''));
+      print(json, { clients: clients.map(clientView) }, () => clients.length === 0 ? 'no clients\n' : `${LIST_HEADER}${clients.map(summary).join('')}`);
       return 0;
     }
     case 'show': {
       const client = await registry.get(input.clientId!);
       if (!client) throw new CliError(`no client ${input.clientId}`, 1);
       print(json, clientView(client), () => details(client));
+      return 0;
+    }
+    case 'update': {
+      const { client, clientSecret } = await registry.update(input.clientId!, input.metadata!);
+      print(json, { ...clientView(client), ...(clientSecret === undefined ? {} : { client_secret: clientSecret }) }, () =>
+        `updated client ${client.clientId}\n${details(client)}${clientSecret === undefined ? '' : `client_secret (shown once): ${clientSecret}\n`}`);
       return 0;
     }
     case 'rotate-secret': {
@@ -125,8 +139,27 @@ async function run(registry: ClientRegistry, input: { sub: string; metadata: Cli
 function createMetadata(values: Values): ClientMetadata {
   if (values.name === undefined) throw new CliError('--name is required', 2);
   if (values.type === undefined) throw new CliError('--type is required (confidential or public)', 2);
-  const metadata: ClientMetadata = { name: values.name, type: values.type as ClientType };
+  if (values['no-first-party']) throw new CliError('--no-first-party is for clients update (a new client is not first-party unless --first-party)', 2);
+  const metadata = metadataFlags(values);
   if (values['client-id'] !== undefined) metadata.client_id = values['client-id'];
+  return metadata;
+}
+
+/** The flags of `clients update`: only the fields given, as the admin API's PATCH body. */
+function updateMetadata(values: Values): ClientMetadata {
+  if (values['client-id'] !== undefined) throw new CliError('--client-id cannot be changed; create a new client instead', 2);
+  if (values['first-party'] && values['no-first-party']) throw new CliError('give --first-party or --no-first-party, not both', 2);
+  const metadata = metadataFlags(values);
+  if (values['no-first-party']) metadata.first_party = false;
+  if (Object.keys(metadata).length === 0) throw new CliError('clients update needs at least one field to change (see --help)', 2);
+  return metadata;
+}
+
+/** The metadata flags `create` and `update` share, mapped one to one onto the admin API's fields. */
+function metadataFlags(values: Values): ClientMetadata {
+  const metadata: ClientMetadata = {};
+  if (values.name !== undefined) metadata.name = values.name;
+  if (values.type !== undefined) metadata.type = values.type as ClientType;
   if (values['auth-method'] !== undefined) metadata.token_endpoint_auth_method = values['auth-method'] as TokenEndpointAuthMethod;
   if (values.grant !== undefined) metadata.grant_types = values.grant as GrantType[];
   if (values['redirect-uri'] !== undefined) metadata.redirect_uris = values['redirect-uri'];
@@ -168,6 +201,8 @@ function onePositional(sub: string, positionals: string[]): string {
 function print(json: boolean, value: unknown, text: () => string): void {
   process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : text());
 }
+
+const LIST_HEADER = 'CLIENT_ID\tTYPE\tAUTH_METHOD\tGRANT_TYPES\tSOURCE\tNAME\n';
 
 function summary(client: Client): string {
   return `${client.clientId}\t${client.type}\t${client.tokenEndpointAuthMethod}\t${client.grantTypes.join(',')}\t${client.source}\t${client.name}\n`;

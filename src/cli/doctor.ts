@@ -39,7 +39,9 @@ export async function runDoctor(argv: string[]): Promise<number> {
   const checks = await runChecks(config);
   const ok = checks.every((check) => check.ok);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ok, config: redactedConfig(config), checks }, null, 2)}\n`);
+    // Unset keys as null: JSON.stringify would drop them, and a missing key reads as "not a setting".
+    const shown = Object.fromEntries(Object.entries(redactedConfig(config)).map(([name, value]) => [name, value === undefined ? null : value]));
+    process.stdout.write(`${JSON.stringify({ ok, config: shown, checks }, null, 2)}\n`);
   } else {
     process.stdout.write('Effective configuration (secrets redacted):\n');
     for (const [name, value] of Object.entries(redactedConfig(config))) {

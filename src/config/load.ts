@@ -12,45 +12,80 @@ export interface LoadConfigOptions {
 const ENV_NAMES = new Set<string>([CONFIG_FILE_ENV, ...Object.values(configSchema).map((spec) => spec.env)]);
 
 /**
+ * Several start-up problems at once, so that an operator fixes them in one go instead of one per
+ * attempt. Still a `ConfigError` (callers that catch one keep working); `problems` holds each,
+ * and `message` has one line per problem.
+ */
+export class ConfigProblems extends ConfigError {
+  readonly problems: readonly ConfigError[];
+  constructor(problems: readonly ConfigError[]) {
+    super(problems.map((problem) => problem.key).join(', '), `${problems.length} problems`);
+    this.name = 'ConfigProblems';
+    this.problems = problems;
+    this.message = problems.map((problem) => problem.message).join('\n');
+  }
+}
+
+/** Throws what was collected: nothing, the one ConfigError, or all of them as ConfigProblems. */
+function throwCollected(problems: readonly ConfigError[]): void {
+  if (problems.length === 1) throw problems[0]!;
+  if (problems.length > 1) throw new ConfigProblems(problems);
+}
+
+/**
  * Loads configuration from a JSON file (optional) and `GATEHOUSE_*` environment variables
  * (which win), validates every key and returns a frozen object.
  *
  * Fails closed with a `ConfigError` naming the key and the fix: unknown keys (in the file or
- * as `GATEHOUSE_*` variables), invalid values, and in production a missing master key or a
- * plain-http public URL other than localhost.
+ * as `GATEHOUSE_*` variables), invalid values, and in production a missing master key, missing
+ * SMTP or a plain-http public URL other than localhost. Every problem is collected first: more
+ * than one is thrown as `ConfigProblems`, one line each. (An unreadable config file stops at once.)
  */
 export function loadConfig(options: LoadConfigOptions): Config {
   const configFile = options.configFile ?? nonEmpty(options.env[CONFIG_FILE_ENV]);
   const fileValues = configFile === undefined ? {} : readConfigFile(configFile);
+  const problems: ConfigError[] = [];
 
   for (const name of Object.keys(options.env)) {
     if (name.startsWith('GATEHOUSE_') && !ENV_NAMES.has(name)) {
-      throw new ConfigError(name, `unknown setting — see docs/configuration.md for the valid GATEHOUSE_* variables${suggest(name)}`);
+      problems.push(new ConfigError(name, `unknown setting — see docs/configuration.md for the valid GATEHOUSE_* variables${suggest(name)}`));
     }
   }
   for (const name of Object.keys(fileValues)) {
     if (!Object.hasOwn(configSchema, name)) {
-      throw new ConfigError(`${name} (in ${configFile})`, `unknown key — see docs/configuration.md for the valid keys${suggestKey(name)}`);
+      problems.push(new ConfigError(`${name} (in ${configFile})`, `unknown key — see docs/configuration.md for the valid keys${suggestKey(name)}`));
     }
   }
 
   const resolved: Record<string, unknown> = {};
+  /** Keys whose value was refused: the production checks do not report them a second time. */
+  const refused = new Set<string>();
   for (const [name, spec] of Object.entries(configSchema) as [string, KeySpec<unknown>][]) {
     const fromEnv = nonEmpty(options.env[spec.env]);
+    const label = fromEnv !== undefined ? spec.env : `${name} (in ${configFile})`;
     let value: unknown;
-    if (fromEnv !== undefined) {
-      value = parseOrThrow(spec, fromEnv, spec.env);
-    } else if (Object.hasOwn(fileValues, name) && fileValues[name] !== null) {
-      value = parseOrThrow(spec, fileValues[name], `${name} (in ${configFile})`);
-    } else {
-      value = spec.defaultValue(resolved);
-    }
-    if (spec.resolve) {
+    let resolving = false;
+    try {
+      if (fromEnv !== undefined) value = spec.parse(fromEnv);
+      else if (Object.hasOwn(fileValues, name) && fileValues[name] !== null) value = spec.parse(fileValues[name]);
+      else value = spec.defaultValue(resolved);
+      resolving = true;
+      if (spec.resolve) value = spec.resolve(value, options.env);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        problems.push(error);
+        refused.add(name);
+        continue;
+      }
+      if (!(error instanceof ValueError)) throw error;
+      // A value that parsed but whose second step failed (a secret named by `*_env`) is named by key.
+      problems.push(new ConfigError(resolving ? (fromEnv !== undefined ? spec.env : name) : label, error.message));
+      refused.add(name);
+      // Carry on with the default, so that keys derived from this one are still checked.
       try {
-        value = spec.resolve(value, options.env);
-      } catch (error) {
-        if (error instanceof ValueError) throw new ConfigError(fromEnv !== undefined ? spec.env : name, error.message);
-        throw error;
+        value = spec.defaultValue(resolved);
+      } catch {
+        value = undefined;
       }
     }
     resolved[name] = value;
@@ -58,38 +93,34 @@ export function loadConfig(options: LoadConfigOptions): Config {
   resolved.configFile = configFile;
 
   const config = Object.freeze(resolved) as Config;
-  checkProduction(config);
+  problems.push(...productionProblems(config, refused));
+  throwCollected(problems);
   return config;
 }
 
-function checkProduction(config: Config): void {
-  if (config.env !== 'production') return;
-  if (config.masterKey === undefined) {
-    throw new ConfigError(
+function productionProblems(config: Config, refused: ReadonlySet<string>): ConfigError[] {
+  if (config.env !== 'production') return [];
+  const problems: ConfigError[] = [];
+  if (config.masterKey === undefined && !refused.has('masterKey')) {
+    problems.push(new ConfigError(
       'GATEHOUSE_MASTER_KEY',
       'required in production (≥ 32 bytes, base64 or hex) — generate one with: openssl rand -base64 32',
-    );
+    ));
   }
-  if (config.smtpUrl === undefined) {
-    throw new ConfigError('GATEHOUSE_SMTP_URL', 'required in production (verification and reset mails); e.g. smtp://user:pass@mail.example.com:587');
+  if (config.smtpUrl === undefined && !refused.has('smtpUrl')) {
+    problems.push(new ConfigError('GATEHOUSE_SMTP_URL', 'required in production (verification and reset mails); e.g. smtp://user:pass@mail.example.com:587'));
   }
-  const url = new URL(config.publicUrl);
-  if (url.protocol === 'http:' && !isLocalHostname(url.hostname)) {
-    throw new ConfigError('GATEHOUSE_PUBLIC_URL', `must use https:// in production (got http://${url.host}); put TLS in front and set the https URL`);
+  if (!refused.has('publicUrl')) {
+    const url = new URL(config.publicUrl);
+    if (url.protocol === 'http:' && !isLocalHostname(url.hostname)) {
+      problems.push(new ConfigError('GATEHOUSE_PUBLIC_URL', `must use https:// in production (got http://${url.host}); put TLS in front and set the https URL`));
+    }
   }
+  return problems;
 }
 
 function isLocalHostname(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]' || hostname.endsWith('.localhost');
-}
-
-function parseOrThrow(spec: KeySpec<unknown>, raw: unknown, label: string): unknown {
-  try {
-    return spec.parse(raw);
-  } catch (error) {
-    if (error instanceof ValueError) throw new ConfigError(label, error.message);
-    throw error;
-  }
 }
 
 function readConfigFile(path: string): Record<string, unknown> {

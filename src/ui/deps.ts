@@ -9,7 +9,7 @@ import type { SocialLogin } from '../features/social/service.ts';
 
 /** What the HTML pages need, passed explicitly from createApp (style rule 10). */
 export interface PagesDeps {
-  config: Pick<Config, 'passwordMinLength'>;
+  config: Pick<Config, 'passwordMinLength' | 'env'>;
   csrf: Csrf;
   auth: SessionAuth;
   sessions: SessionService;

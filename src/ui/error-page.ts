@@ -49,6 +49,31 @@ export function sendErrorPage(request: FastifyRequest, reply: FastifyReply, erro
   });
 }
 
+/** What a browser sees at an address with no page, or with a method the page does not take. */
+const NOT_FOUND_TEXT = {
+  404: { title: 'Page not found', message: 'There is no page at this address. Check the link, or start again from the start page.' },
+  405: { title: 'Not allowed', message: 'This page cannot be used that way. Open it with a link instead.' },
+  link: 'Go to the start page',
+} as const;
+
+/**
+ * The HTML face of the not-found handler (src/http/errors.ts): an unknown page (404) or a known
+ * one with the wrong method (405, with its Allow header), linking to the start page. Clients
+ * that do not prefer text/html keep the JSON error.
+ */
+export function sendNotFoundPage(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  request.log.info({ error: error.error }, error.description);
+  const text = error.status === 405 ? NOT_FOUND_TEXT[405] : NOT_FOUND_TEXT[404];
+  return sendPage(reply, {
+    status: error.status,
+    headers: error.headers,
+    title: text.title,
+    body: html`<h1>${text.title}</h1>
+<div class="alert" role="alert"><p>${text.message}</p></div>
+<p class="links"><a href="/">${NOT_FOUND_TEXT.link}</a></p>`,
+  });
+}
+
 /**
  * The error handler of every page route: known errors (ApiError, Fastify's 4xx such as a
  * wrong content type) become an HTML page with their status; anything else is logged with the

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { FAVICON_PATH } from './favicon.ts';
 import { html, toHtmlString, unsafeRaw, type SafeHtml } from './html.ts';
 
 /**
@@ -51,6 +52,9 @@ a:focus-visible, input:focus-visible, button:focus-visible { outline: 3px solid 
 .ua { color: var(--muted); font-size: .85rem; word-break: break-all; }
 .providers { list-style: none; padding: 0; margin: 0; }
 .providers li { margin: 0 0 .5rem; }
+.start { padding-left: 1.25rem; }
+.start li { margin: 0 0 .5rem; }
+pre { overflow-x: auto; padding: .75rem 1rem; border: 1px solid var(--line); border-radius: 4px; background: #f6f6f6; }
 a.button { display: block; text-align: center; padding: .5rem 1rem; border: 1px solid var(--accent); border-radius: 4px; color: var(--accent); text-decoration: none; }
 `);
 
@@ -86,6 +90,7 @@ export function sendPage(reply: FastifyReply, options: PageOptions): FastifyRepl
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${options.title} · Gatehouse</title>
+<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
 <style nonce="${nonce}">${STYLES}</style>
 </head>
 <body>

@@ -9,6 +9,8 @@ import { registerAccountPage } from './pages/account.ts';
 import { registerAccountActions } from './pages/account-actions.ts';
 import { registerLogout } from './pages/logout.ts';
 import { registerSocialPages } from './pages/social.ts';
+import { registerStartPage } from './pages/start.ts';
+import { registerFavicon } from './favicon.ts';
 
 export type { PagesDeps } from './deps.ts';
 
@@ -19,6 +21,7 @@ export type { PagesDeps } from './deps.ts';
  *
  * | page                                   | GET                         | POST                                   |
  * | -------------------------------------- | --------------------------- | -------------------------------------- |
+ * | /                                      | start page (JSON 404 to API)| —                                      |
  * | /login                                 | form (return_to kept)       | sign in → new session, new CSRF cookie |
  * | /signup                                | form                        | create account, send verification      |
  * | /forgot-password                       | form                        | send reset link (same answer always)   |
@@ -28,9 +31,12 @@ export type { PagesDeps } from './deps.ts';
  * | /account/profile, /account/password, /account/sessions/:id/revoke,            |
  * | /account/sessions/revoke-others, /account/verify-email/resend, /logout         |
  *
+ * /favicon.svg and /favicon.ico serve the same SVG (src/ui/favicon.ts).
  * Social login's pages (/login/social/…, /account/identities/…) are listed in pages/social.ts.
  */
 export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
+  registerStartPage(app, deps);
+  registerFavicon(app);
   registerLoginPage(app, deps);
   registerSignUpPage(app, deps);
   registerForgotPasswordPage(app, deps);

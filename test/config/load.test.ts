@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, redactedConfig } from '../../src/config/load.ts';
+import { ConfigProblems, loadConfig, redactedConfig } from '../../src/config/load.ts';
 import { ConfigError } from '../../src/config/types.ts';
 
 /** 32 random bytes, base64: a valid master key. */
@@ -63,11 +63,11 @@ function assertConfigError(run: () => unknown, key: string | RegExp, message?: R
 }
 
 describe('defaults (zero-config development)', () => {
-  it('listens on 127.0.0.1:3000 with SQLite under ./data and no Redis', () => {
+  it('listens on localhost:3000 (the host of the default public URL) with SQLite under ./data and no Redis', () => {
     const config = loadConfig({ env: {} });
     assert.equal(config.env, 'development');
     assert.equal(config.port, 3000);
-    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.host, 'localhost');
     assert.equal(config.publicUrl, 'http://localhost:3000');
     assert.equal(config.dataDir, './data');
     assert.equal(config.databaseUrl, 'sqlite:./data/gatehouse.db');
@@ -296,6 +296,51 @@ describe('production', () => {
     assert.equal(loadConfig({ env: { ...PRODUCTION, GATEHOUSE_MASTER_KEY: hex } }).masterKey, hex);
     const base64url = randomBytes(48).toString('base64url');
     assert.equal(loadConfig({ env: { ...PRODUCTION, GATEHOUSE_MASTER_KEY: base64url } }).masterKey, base64url);
+  });
+});
+
+describe('every problem at once', () => {
+  it('production with nothing set names the master key and SMTP together, one line each', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ env: { GATEHOUSE_ENV: 'production' } });
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof ConfigProblems, `expected ConfigProblems, got ${String(caught)}`);
+    assert.ok(caught instanceof ConfigError, 'still a ConfigError for callers that catch one');
+    assert.deepEqual(caught.problems.map((problem) => problem.key), ['GATEHOUSE_MASTER_KEY', 'GATEHOUSE_SMTP_URL']);
+    const lines = caught.message.split('\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!, /^GATEHOUSE_MASTER_KEY: required in production/);
+    assert.match(lines[1]!, /^GATEHOUSE_SMTP_URL: required in production/);
+  });
+
+  it('collects unknown variables, unknown file keys, invalid values and production rules in one throw', () => {
+    const short = randomBytes(16).toString('base64');
+    let caught: unknown;
+    try {
+      loadConfig({
+        env: { GATEHOUSE_ENV: 'production', GATEHOUSE_PROT: '1', GATEHOUSE_PORT: 'eighty', GATEHOUSE_MASTER_KEY: short, GATEHOUSE_PUBLIC_URL: 'http://auth.example.com' },
+        configFile: configFile({ colour: 'blue' }),
+      });
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof ConfigProblems, `expected ConfigProblems, got ${String(caught)}`);
+    const keys = caught.problems.map((problem) => problem.key);
+    assert.deepEqual(keys.slice(0, 2), ['GATEHOUSE_PROT', keys[1]]);
+    assert.match(keys[1]!, /^colour \(in .*\)$/);
+    for (const key of ['GATEHOUSE_PORT', 'GATEHOUSE_MASTER_KEY', 'GATEHOUSE_SMTP_URL', 'GATEHOUSE_PUBLIC_URL']) assert.ok(keys.includes(key), `names ${key}: ${keys.join(', ')}`);
+    assert.equal(keys.filter((key) => key === 'GATEHOUSE_MASTER_KEY').length, 1, 'a refused master key is not also reported as missing');
+    assert.equal(caught.message.split('\n').length, caught.problems.length, 'one line per problem');
+    assert.ok(!caught.message.includes(short), 'the refused key is not echoed');
+  });
+
+  it('a single problem is still thrown as the plain ConfigError', () => {
+    const { GATEHOUSE_SMTP_URL: _omitted, ...env } = PRODUCTION;
+    const error = assertConfigError(() => loadConfig({ env }), 'GATEHOUSE_SMTP_URL');
+    assert.ok(!(error instanceof ConfigProblems));
   });
 });
 

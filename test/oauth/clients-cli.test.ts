@@ -202,9 +202,73 @@ describe('clients: API, CLI and config file agree', () => {
     assert.match(impostor.stderr, /client_id: is already used as a user identifier/);
   });
 
+  it('list prints a header row, and --json the same clients as JSON', async () => {
+    const created = await cli(['clients', 'create', '--name', 'Listed', '--type', 'public', '--redirect-uri', 'https://listed.example/cb', '--client-id', 'listed']);
+    assert.equal(created.code, 0, created.stderr);
+    const text = await cli(['clients', 'list']);
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.split('\n').filter(Boolean);
+    assert.equal(lines[0], 'CLIENT_ID\tTYPE\tAUTH_METHOD\tGRANT_TYPES\tSOURCE\tNAME');
+    const row = lines.find((line) => line.startsWith('listed\t'));
+    assert.equal(row, 'listed\tpublic\tnone\tauthorization_code\tcli\tListed');
+    const json = await cli(['clients', 'list', '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const parsed = JSON.parse(json.stdout) as { clients: { client_id: string }[] };
+    assert.equal(parsed.clients.length, lines.length - 1, 'one JSON entry per text row');
+    assert.ok(parsed.clients.some((client) => client.client_id === 'listed'));
+    assert.equal((await cli(['clients', 'delete', 'listed'])).code, 0);
+  });
+
+  it('update changes the given fields through the registry, exactly as the admin API\'s PATCH does', async () => {
+    const base = ['--type', 'public', '--grant', 'authorization_code', '--grant', 'refresh_token', '--redirect-uri', 'https://app.example/cb', '--scope', 'openid profile', '--first-party'];
+    for (const id of ['via-cli', 'via-api']) {
+      const created = await cli(['clients', 'create', '--name', 'Portal', ...base, '--client-id', id]);
+      assert.equal(created.code, 0, created.stderr);
+    }
+    const updated = await cli(['clients', 'update', 'via-cli', '--name', 'Portal 2', '--redirect-uri', 'https://app.example/cb2', '--redirect-uri', 'https://app.example/cb3', '--no-first-party', '--json']);
+    assert.equal(updated.code, 0, updated.stderr);
+    const view = JSON.parse(updated.stdout) as Record<string, unknown>;
+    assert.equal(view.name, 'Portal 2');
+    assert.deepEqual(view.redirect_uris, ['https://app.example/cb2', 'https://app.example/cb3'], 'a repeated flag replaces the list');
+    assert.equal(view.first_party, false);
+    assert.deepEqual(view.scopes, ['openid', 'profile'], 'fields not given are kept');
+
+    const t: TestApp = await createTestApp({ env: { GATEHOUSE_DATABASE_URL: databaseUrl } });
+    try {
+      const cookie = await registerAndSignIn(t, 'patcher@example.com');
+      const users = createSqlUserStore(t.storage.database.db);
+      await users.setRoles((await users.findByEmail('patcher@example.com'))!.id, ['admin'], Date.now());
+      const patch = { name: 'Portal 2', redirect_uris: ['https://app.example/cb2', 'https://app.example/cb3'], first_party: false };
+      const response = await t.app.inject({ method: 'PATCH', url: '/api/admin/clients/via-api', headers: { origin: new URL(t.config.publicUrl).origin, cookie, 'content-type': 'application/json' }, payload: JSON.stringify(patch) });
+      assert.equal(response.statusCode, 200, response.body);
+      const store = createClientStore(t.storage.database.db);
+      assert.deepEqual(comparable(await store.get('via-cli')), comparable(await store.get('via-api')), 'CLI update = API PATCH');
+      const audit = await t.storage.database.db.selectFrom('audit_events').select(['type', 'detail']).where('type', '=', 'client-updated').execute();
+      assert.ok(audit.some((event) => String(event.detail).includes('via-cli')), 'the CLI update is in the audit log');
+    } finally {
+      await t.close();
+    }
+
+    const cases: [string[], number, RegExp][] = [
+      [['clients', 'update', 'via-cli', '--redirect-uri', 'https://app.example/cb#frag'], 2, /redirect_uris\[0\]: must not contain a fragment/],
+      [['clients', 'update', 'via-cli'], 2, /at least one field/],
+      [['clients', 'update', 'via-cli', '--client-id', 'other'], 2, /--client-id cannot be changed/],
+      [['clients', 'update', 'via-cli', '--first-party', '--no-first-party'], 2, /not both/],
+      [['clients', 'update', '--name', 'X'], 2, /exactly one CLIENT_ID/],
+      [['clients', 'update', 'nobody', '--name', 'X'], 1, /No such client/],
+    ];
+    for (const [args, code, message] of cases) {
+      const result = await cli(args);
+      assert.equal(result.code, code, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message, args.join(' '));
+    }
+    const unchanged = await cli(['clients', 'show', 'via-cli', '--json']);
+    assert.deepEqual((JSON.parse(unchanged.stdout) as { redirect_uris: string[] }).redirect_uris, ['https://app.example/cb2', 'https://app.example/cb3'], 'a refused update changes nothing');
+  });
+
   it('--help documents every subcommand', async () => {
     const result = await cli(['clients', '--help']);
     assert.equal(result.code, 0);
-    for (const sub of ['create', 'list', 'show', 'rotate-secret', 'delete']) assert.match(result.stdout, new RegExp(`clients ${sub}`));
+    for (const sub of ['create', 'list', 'show', 'update', 'rotate-secret', 'delete']) assert.match(result.stdout, new RegExp(`clients ${sub}`));
   });
 });
