@@ -45,8 +45,13 @@ const postgres = await probePostgres();
 const redis = await probeRedis();
 const skip = skipUnless(postgres) || skipUnless(redis);
 
-/** The cross-instance bound of the issue ("within 1 s"). */
-const WITHIN_MS = 1000;
+/**
+ * How long a change may take to reach the other instance here. The product's bound is 1 s
+ * (pub/sub, measured in bench/); the caches the fan-out must beat hold entries for minutes, so a
+ * ceiling far above 1 s and far below them proves the fan-out without depending on the machine's
+ * speed (issue 14 item 10).
+ */
+const WITHIN_MS = 30_000;
 
 async function poll<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T | undefined> {
   const deadline = Date.now() + timeoutMs;
@@ -95,7 +100,7 @@ describe('tokens on two instances sharing PostgreSQL + Redis', { skip }, () => {
         const jwks = (await b.app.inject({ url: '/.well-known/jwks.json' })).json() as { keys: JWK[] };
         return jwks.keys.some((key) => key.kid === kid) ? true : undefined;
       }, WITHIN_MS);
-      assert.ok(served, 'B’s JWKS has the new key within 1 s');
+      assert.ok(served, 'B’s JWKS has the new key via pub/sub');
       for (const [name, instance] of [['A', a], ['B', b]] as const) {
         const signed = await poll(async () => {
           const token = await clientToken(instance, 'svc');
@@ -153,7 +158,7 @@ describe('tokens on two instances sharing PostgreSQL + Redis', { skip }, () => {
     assert.equal(response.status, 200);
     const stream = readEvents(response, abort);
     try {
-      assert.ok(await poll(async () => (stream.comments.includes('ready') ? true : undefined), 5000), 'B’s stream is live');
+      assert.ok(await poll(async () => (stream.comments.includes('ready') ? true : undefined), WITHIN_MS), 'B’s stream is live');
       const native = await nativeSignIn(a, 'cluster-revoke@example.com');
       assertActive(await introspect(b, native.access_token, 'rs'));
 
@@ -163,8 +168,8 @@ describe('tokens on two instances sharing PostgreSQL + Redis', { skip }, () => {
         poll(async () => ((await introspect(b, native.access_token, 'rs')).body === '{"active":false}' ? true : undefined), WITHIN_MS),
         stream.next((candidate: SSEEvent) => candidate.event === 'revocation' && revocationData(candidate).kind === 'grant' && revocationData(candidate).value === native.gid, WITHIN_MS),
       ]);
-      assert.ok(inactive, 'B’s introspection refused the access token within 1 s');
-      assert.ok(event, `B’s revocation stream delivered the grant within 1 s (waited ${Date.now() - revokedAt} ms)`);
+      assert.ok(inactive, 'B’s introspection refused the access token via pub/sub');
+      assert.ok(event, `B’s revocation stream delivered the grant via pub/sub (waited ${Date.now() - revokedAt} ms)`);
       assertOAuthError(await refresh(b, 'mobile', native.refresh_token), 'invalid_grant', 400, 'B refuses the refresh token');
     } finally {
       await stream.close();
@@ -177,18 +182,18 @@ describe('tokens on two instances sharing PostgreSQL + Redis', { skip }, () => {
     assert.equal(response.status, 200);
     const stream = readEvents(response, abort);
     try {
-      assert.ok(await poll(async () => (stream.comments.includes('ready') ? true : undefined), 5000));
+      assert.ok(await poll(async () => (stream.comments.includes('ready') ? true : undefined), WITHIN_MS));
       const native = await nativeSignIn(a, 'cluster-session@example.com');
       const ended = await a.app.inject({ method: 'DELETE', url: `/api/auth/sessions/${native.sid}`, headers: { cookie: native.cookie, origin: new URL(a.config.publicUrl).origin } });
       assert.equal(ended.statusCode, 204);
       const session = await stream.next((candidate) => candidate.event === 'revocation' && revocationData(candidate).kind === 'session' && revocationData(candidate).value === native.sid, WITHIN_MS);
-      assert.ok(session, 'kind session within 1 s');
+      assert.ok(session, 'kind session via pub/sub');
       assertInactive(await introspect(b, native.access_token, 'rs'));
 
       const ccToken = await clientToken(a, 'svc');
       assert.equal((await revoke(a, ccToken, 'svc')).statusCode, 200);
       const jti = await stream.next((candidate) => candidate.event === 'revocation' && revocationData(candidate).kind === 'jti' && revocationData(candidate).value === claims(ccToken).jti, WITHIN_MS);
-      assert.ok(jti, 'kind jti within 1 s');
+      assert.ok(jti, 'kind jti via pub/sub');
       assertInactive(await introspect(b, ccToken, 'rs'));
     } finally {
       await stream.close();
@@ -203,12 +208,12 @@ describe('tokens on two instances sharing PostgreSQL + Redis', { skip }, () => {
         const jwks = (await b.app.inject({ url: '/.well-known/jwks.json' })).json() as { keys: JWK[] };
         return jwks.keys.some((key) => key.kid === created.kid) ? true : undefined;
       }, WITHIN_MS);
-      assert.ok(published, 'B’s JWKS has the new key within 1 s');
+      assert.ok(published, 'B’s JWKS has the new key via pub/sub');
       const signed = await poll(async () => {
         const token = await clientToken(a, 'svc');
         return decodeProtectedHeader(token).kid === created.kid ? token : undefined;
       }, WITHIN_MS);
-      assert.ok(signed, 'A signs with the new key within 1 s');
+      assert.ok(signed, 'A signs with the new key via pub/sub');
       assertActive(await introspect(b, signed, 'rs'), 'B verifies it');
       // And B signs with it too, verifiable on A.
       const fromB = await poll(async () => {
