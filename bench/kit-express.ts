@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { startGatehouse, type StartedProcess } from './lib/gatehouse.ts';
-import { createAuthenticator } from '../src/middleware/index.ts';
-import { createExpressAuth } from '../src/middleware/express.ts';
+import { createAuthenticator } from '../packages/middleware/src/index.ts';
+import { createExpressAuth } from '../packages/middleware/src/express.ts';
 
 const port = Number(process.env.PORT ?? 4109);
 const host = process.env.HOST ?? '127.0.0.1';

@@ -18,8 +18,8 @@ import { cpus } from 'node:os';
 import express from 'express';
 import jwt from 'jsonwebtoken';
 import { listeningApp, clientToken, API, SECRETS } from '../test/support/oauth.ts';
-import { createAuthenticator, type Authenticator } from '../src/middleware/index.ts';
-import { createExpressAuth, type ExpressLikeRequest, type ExpressLikeResponse } from '../src/middleware/express.ts';
+import { createAuthenticator, type Authenticator } from '../packages/middleware/src/index.ts';
+import { createExpressAuth, type ExpressLikeRequest, type ExpressLikeResponse } from '../packages/middleware/src/express.ts';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 20_000);

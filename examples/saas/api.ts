@@ -11,8 +11,8 @@
  * `gatehouse/middleware` and `gatehouse/middleware/express` instead.
  */
 import express from 'express';
-import { createAuthenticator, type Authenticator } from '../../src/middleware/index.ts';
-import { createExpressAuth } from '../../src/middleware/express.ts';
+import { createAuthenticator, type Authenticator } from '../../packages/middleware/src/index.ts';
+import { createExpressAuth } from '../../packages/middleware/src/express.ts';
 
 /** This API's identifier: the `aud` its tokens must carry (the clients' `audiences`). */
 export const API_AUDIENCE = 'https://api.saas.example';

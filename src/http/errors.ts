@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, SERVER_ERROR_BODY, apiError } from '../errors/catalog.ts';
+import { addVaryAccept, prefersHtml } from './accept.ts';
+import { faultReason, isConnectionLoss } from '../storage/sql/pg-faults.ts';
 
 /** Errors whose class names mean "a backend is down": answered 503, fail closed. */
 const UNAVAILABLE_CODES = new Set(['DATABASE_UNAVAILABLE', 'EPHEMERAL_UNAVAILABLE']);
@@ -29,9 +31,20 @@ export function toApiError(error: FastifyError | Error): ApiError | undefined {
     default:
       break;
   }
-  if (UNAVAILABLE_CODES.has(String((error as { code?: unknown }).code))) {
-    return apiError('temporarily_unavailable', 'A backing service is unavailable; try again shortly.', {
+  if ((error as { code?: unknown }).code === 'PASSWORD_HASH_OVERLOADED') {
+    // The password-hash queue is full or its wait ran out (crypto/passwords/limit.ts): shed load at once.
+    const seconds = Number((error as { retryAfterSeconds?: unknown }).retryAfterSeconds);
+    return apiError('temporarily_unavailable', 'The server is busy; try again shortly.', {
       detail: error.message,
+      headers: { 'retry-after': String(Number.isSafeInteger(seconds) && seconds > 0 ? seconds : 1) },
+    });
+  }
+  const unavailable = backendUnavailable(error);
+  if (unavailable !== undefined) {
+    // SEC-REL-06/07, SEC-ASVS-05: fail closed and fast; the detail (logged, never sent) is the
+    // storage layer's secret-free reason.
+    return apiError('temporarily_unavailable', 'A backing service is unavailable; try again shortly.', {
+      detail: unavailable,
       headers: { 'retry-after': '5' },
     });
   }
@@ -47,13 +60,40 @@ export function toApiError(error: FastifyError | Error): ApiError | undefined {
   return undefined;
 }
 
+/**
+ * The reason when `error` means a backend is down: a storage error with an unavailable code,
+ * found on the error or its causes (a feature may wrap it), or a PostgreSQL connection loss that
+ * reached here unclassified. Constraint violations and other statement errors are not.
+ */
+function backendUnavailable(error: Error): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    if (UNAVAILABLE_CODES.has(String((current as { code?: unknown }).code))) return (current as Error).message;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return isPostgresError(error) && isConnectionLoss(error) ? faultReason(error) : undefined;
+}
+
+/** pg's server errors carry `severity`; its client-side connection errors only a message. */
+function isPostgresError(error: Error): boolean {
+  return typeof (error as { severity?: unknown }).severity === 'string' || /^(Connection terminated|Client has encountered a connection error)/.test(error.message);
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   const level = error.status >= 500 ? 'warn' : 'info';
   request.log[level]({ error: error.error, detail: error.detail }, error.description);
   return reply.code(error.status).headers(error.headers).type('application/json; charset=utf-8').send(error.toJSON());
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+/** Renders an error as an HTML page for a browser (src/ui/error-page.ts `sendNotFoundPage`). */
+export type ErrorPageSender = (request: FastifyRequest, reply: FastifyReply, error: ApiError) => FastifyReply;
+
+export interface ErrorHandlingOptions {
+  /** Unknown pages and wrong methods as HTML for clients that prefer text/html; others keep JSON. */
+  notFoundPage?: ErrorPageSender;
+}
+
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
   const routes: { method: string; pattern: RegExp }[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -76,9 +116,12 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     const allowed = [...new Set(routes.filter((route) => route.pattern.test(path)).map((route) => route.method))];
-    if (allowed.length > 0) {
-      return sendError(request, reply, apiError('method_not_allowed', `${request.method} is not allowed here.`, { headers: { allow: allowed.join(', ') } }));
-    }
-    return sendError(request, reply, apiError('not_found', 'No such endpoint.'));
+    const error = allowed.length > 0
+      ? apiError('method_not_allowed', `${request.method} is not allowed here.`, { headers: { allow: allowed.join(', ') } })
+      : apiError('not_found', 'No such endpoint.');
+    // One URL, two representations chosen by Accept (RFC 9110 §12.5.1): say so to caches.
+    addVaryAccept(reply);
+    if (options.notFoundPage && prefersHtml(request)) return options.notFoundPage(request, reply, error);
+    return sendError(request, reply, error);
   });
 }

@@ -1,7 +1,7 @@
 import { KeyObject, sign, verify as verifySignature } from 'node:crypto';
 import type { CryptoKey } from 'jose';
 // The kit's parser: the server may use the kit, never the other way round.
-import { FORBIDDEN_HEADER_MEMBERS, parseCompactJWS, parseObject } from '../middleware/compact-jws.ts';
+import { FORBIDDEN_HEADER_MEMBERS, parseCompactJWS, parseObject } from '../../packages/middleware/src/compact-jws.ts';
 import type { KeyService } from './service.ts';
 import { SIGNING_ALGORITHMS, type SigningAlgorithm } from './service.ts';
 

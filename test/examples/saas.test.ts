@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { createSqlUserStore } from '../../src/features/accounts/store.ts';
-import type { Authenticator } from '../../src/middleware/index.ts';
+import type { Authenticator } from '../../packages/middleware/src/index.ts';
 import type { TestApp } from '../support/app.ts';
 import { PASSWORD, registerAndSignIn } from '../support/auth.ts';
 import { freePort } from '../support/oauth.ts';

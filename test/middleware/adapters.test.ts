@@ -14,10 +14,10 @@ import { serve } from '@hono/node-server';
 import { registerAndSignIn } from '../support/auth.ts';
 import { clientToken, nativeSignIn } from '../support/oauth.ts';
 import { closeKits, kitFor, setRoles, startGatehouse, type Gatehouse } from './support.ts';
-import type { Authenticator, Principal } from '../../src/middleware/index.ts';
-import { createExpressAuth } from '../../src/middleware/express.ts';
-import { createFastifyAuth } from '../../src/middleware/fastify.ts';
-import { createHonoAuth, type AuthEnv } from '../../src/middleware/hono.ts';
+import type { Authenticator, Principal } from '../../packages/middleware/src/index.ts';
+import { createExpressAuth } from '../../packages/middleware/src/express.ts';
+import { createFastifyAuth } from '../../packages/middleware/src/fastify.ts';
+import { createHonoAuth, type AuthEnv } from '../../packages/middleware/src/hono.ts';
 
 interface Running {
   base: string;

@@ -20,9 +20,9 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { clientToken, nativeSignIn } from '../support/oauth.ts';
 import { controls, hostileCorpus, type Material } from './corpus.ts';
 import { API, differentialSetup, prng, type Gatehouse } from './support.ts';
-import { parseJWKS, type KeySet } from '../../src/middleware/jwks.ts';
-import { verifyAccessToken, type JWTRules } from '../../src/middleware/verify-jwt.ts';
-import type { FailureCode } from '../../src/middleware/failures.ts';
+import { parseJWKS, type KeySet } from '../../packages/middleware/src/jwks.ts';
+import { verifyAccessToken, type JWTRules } from '../../packages/middleware/src/verify-jwt.ts';
+import type { FailureCode } from '../../packages/middleware/src/failures.ts';
 
 /**
  * Refusals where the kit is knowingly stricter than jose's generic JWT profile: `typ` exactly

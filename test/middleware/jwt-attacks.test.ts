@@ -14,7 +14,7 @@ import type { JWK } from 'jose';
 import { clientToken, revoke, serverKeys } from '../support/oauth.ts';
 import { controls, forger, hostileCorpus, type Material } from './corpus.ts';
 import { API, assertOk, bearer, closeKits, eventually, kitFor, startGatehouse, streamProxy, type Gatehouse } from './support.ts';
-import type { Authenticator } from '../../src/middleware/index.ts';
+import type { Authenticator } from '../../packages/middleware/src/index.ts';
 
 let canary: Server;
 let canaryUrl = '';

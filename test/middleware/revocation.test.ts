@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { basic, clientToken, nativeSignIn, revoke } from '../support/oauth.ts';
 import { registerAndSignIn } from '../support/auth.ts';
 import { API, SECRETS, assertOk, assertRefused, bearer, closeKits, eventually, kitFor, setRoles, startGatehouse, streamProxy, type Gatehouse, type StreamProxy } from './support.ts';
-import type { Authenticator, KitEvent } from '../../src/middleware/index.ts';
+import type { Authenticator, KitEvent } from '../../packages/middleware/src/index.ts';
 
 /** The promise: refused within a second of the revocation. */
 const WITHIN_MS = 1000;

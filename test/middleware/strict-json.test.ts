@@ -5,7 +5,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { hasDuplicateMember, parseObject } from '../../src/middleware/compact-jws.ts';
+import { hasDuplicateMember, parseObject } from '../../packages/middleware/src/compact-jws.ts';
 
 const read = (text: string) => parseObject(Buffer.from(text, 'utf8'));
 

@@ -13,7 +13,7 @@ import { API, SECRETS, clientToken, listeningApp, serverKeys } from '../support/
 import type { JWK, JSONWebKeySet } from 'jose';
 import type { Alg, Material } from './corpus.ts';
 import type { KeyService } from '../../src/keys/service.ts';
-import { createAuthenticator, type Authenticator, type AuthenticatorOptions, type AuthResult, type KitEvent } from '../../src/middleware/index.ts';
+import { createAuthenticator, type Authenticator, type AuthenticatorOptions, type AuthResult, type KitEvent } from '../../packages/middleware/src/index.ts';
 
 export { API, SECRETS };
 

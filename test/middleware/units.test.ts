@@ -7,11 +7,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { createSSEParser, type SSEMessage } from '../../src/middleware/sse.ts';
-import { createRevocationList, parseRevocation } from '../../src/middleware/revocation-list.ts';
-import { importVerificationKey, parseJWKS } from '../../src/middleware/jwks.ts';
-import { cookieValue, readCredentials } from '../../src/middleware/credentials.ts';
-import { createAuthenticator, KitConfigError, requireRole, requireScope, type AuthenticatorOptions } from '../../src/middleware/index.ts';
+import { createSSEParser, type SSEMessage } from '../../packages/middleware/src/sse.ts';
+import { createRevocationList, parseRevocation } from '../../packages/middleware/src/revocation-list.ts';
+import { importVerificationKey, parseJWKS } from '../../packages/middleware/src/jwks.ts';
+import { cookieValue, readCredentials } from '../../packages/middleware/src/credentials.ts';
+import { createAuthenticator, KitConfigError, requireRole, requireScope, type AuthenticatorOptions } from '../../packages/middleware/src/index.ts';
 
 describe('SSE parser', () => {
   const stream = 'retry: 1000\n\nid: 1795339000123\nevent: revocation\ndata: {"kind":"jti","value":"a"}\n\n: ready\n\n: keep-alive\n\nid: 1795339000124\nevent: revocation\ndata: line one\ndata:line two\n\ndata: no event name\n\nid: 7\n\n';

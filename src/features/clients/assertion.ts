@@ -4,7 +4,7 @@ import type { EphemeralStore } from '../../storage/ephemeral/types.ts';
 import { ASSERTION_ALGORITHMS } from './jwks.ts';
 import type { Client } from './model.ts';
 import type { ClientStore } from './store.ts';
-import { parseCompactJWS, parseObject } from '../../middleware/compact-jws.ts';
+import { parseCompactJWS, parseObject } from '../../../packages/middleware/src/compact-jws.ts';
 
 /**
  * `private_key_jwt` (RFC 7523 §2.2 and §3, OIDC Core §9): the client signs a short-lived JWT

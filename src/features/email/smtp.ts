@@ -30,6 +30,12 @@ export function createSmtpMailer(options: { url: string; from: string; logger?: 
     { from: options.from },
   );
   const logger = options.logger;
+  // nodemailer re-emits transport-level failures (a pooled connection dropping, an OAuth2
+  // refresh failing) as 'error' on the transport: without a listener that would crash the
+  // process (SEC-REL). Sends still fail through their own promise; this only logs, by code.
+  transport.on('error', (error: unknown) => {
+    logger?.warn({ reason: deliveryError(error).reason }, 'SMTP transport error');
+  });
 
   return {
     kind: 'smtp',

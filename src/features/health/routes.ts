@@ -6,9 +6,13 @@ const CHECK_TIMEOUT_MS = 1500;
 
 /**
  * `/healthz`: the process is alive (no I/O). `/readyz`: the database and the ephemeral store
- * answer; 503 naming the failing part otherwise, so a load balancer stops routing here.
+ * answer; 503 naming the failing part otherwise, so a load balancer stops routing here
+ * (SEC-REL-07: the health endpoint reports degradation).
  */
 export function registerHealthRoutes(app: FastifyInstance, deps: { database: Database; ephemeral: EphemeralStore }): void {
+  // The database is opened before the app's logger exists: lost PostgreSQL connections are
+  // logged from here on (reason only), next to the readiness check that reports them.
+  deps.database.logFaultsTo(app.log);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import * as client from 'openid-client';
 import { apiError, type ApiError } from '../../errors/catalog.ts';
 import { callbackUrl, type Provider } from './providers.ts';
+import { parseCompactJWS, parseObject } from '../../../packages/middleware/src/compact-jws.ts';
 
 /**
  * Gatehouse as the OAuth client of an upstream provider, through `openid-client` (the field's
@@ -146,7 +147,10 @@ export function createUpstreamClient(options: { publicUrl: string; now: () => nu
 
   async function oidcProfile(config: client.Configuration, provider: Provider, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers, kept: UpstreamProfile['tokens']): Promise<UpstreamProfile> {
     const claims = tokens.claims();
-    if (!claims) throw refusal(provider, 'id-token-missing');
+    if (!claims || typeof tokens.id_token !== 'string') throw refusal(provider, 'id-token-missing');
+    // SEC-JWT-13: openid-client reads the JOSE header and claims with JSON.parse (last member wins);
+    // an upstream ID token naming a member twice is refused, as on every JWT surface of ours.
+    if (!strictlyReadable(tokens.id_token)) throw refusal(provider, 'id-token-duplicate-member');
     // openid-client checks exp and a too-old iat; an iat in the future is ours to refuse.
     if (typeof claims.iat !== 'number' || claims.iat > options.now() / 1000 + CLOCK_SKEW_SECONDS) throw refusal(provider, 'id-token-iat');
     let email = typeof claims.email === 'string' ? claims.email : null;
@@ -245,3 +249,10 @@ function cacheKey(provider: Provider): string {
   const { clientSecret, source: _source, ...settings } = provider;
   return createHash('sha256').update(JSON.stringify(settings)).update('\0').update(clientSecret).digest('base64url');
 }
+
+/** True when `token`'s header and claims read as JSON objects with no member named twice. */
+function strictlyReadable(token: string): boolean {
+  const jws = parseCompactJWS(token, 16_384);
+  return typeof jws !== 'string' && parseObject(jws.header) !== undefined && parseObject(jws.payload) !== undefined;
+}
+

@@ -39,46 +39,67 @@ export function registerRevocationStream(app: FastifyInstance, deps: { issuer: s
       'x-accel-buffering': 'no',
       'x-content-type-options': 'nosniff',
     });
-    const send = (revocation: Revocation): void => {
-      if (revocation.kind === 'user-client') return; // internal: guards code redemption only
-      raw.write(`id: ${revocation.revokedAt}\nevent: revocation\ndata: ${JSON.stringify({ kind: revocation.kind, value: revocation.value, revoked_at: Math.floor(revocation.revokedAt / 1000), expires_at: Math.ceil(revocation.expiresAt / 1000) })}\n\n`);
-    };
-    raw.write('retry: 1000\n\n');
 
     // The client may leave during any await below: everything set up so far is torn down then.
     let closed = false;
     let unsubscribe: (() => Promise<void>) | undefined;
     let heartbeat: NodeJS.Timeout | undefined;
     const end = (): void => {
-      raw.end();
+      if (!raw.writableEnded) raw.end();
     };
     open.add(end);
     raw.on('close', () => {
       closed = true;
       open.delete(end);
       if (heartbeat) clearInterval(heartbeat);
-      void unsubscribe?.();
+      void unsubscribe?.().catch(() => {});
     });
+    // A socket reset mid-stream surfaces here; an 'error' event without a listener would crash
+    // the process (SEC-REL). 'close' follows and tears the stream down.
+    raw.on('error', () => {
+      closed = true;
+    });
+    // Never write to a stream that ended or broke: a write after end emits 'error'.
+    const write = (chunk: string): void => {
+      if (!closed && !raw.writableEnded && !raw.destroyed) raw.write(chunk);
+    };
+    const send = (revocation: Revocation): void => {
+      if (revocation.kind === 'user-client') return; // internal: guards code redemption only
+      write(`id: ${revocation.revokedAt}\nevent: revocation\ndata: ${JSON.stringify({ kind: revocation.kind, value: revocation.value, revoked_at: Math.floor(revocation.revokedAt / 1000), expires_at: Math.ceil(revocation.expiresAt / 1000) })}\n\n`);
+    };
+    write('retry: 1000\n\n');
 
     // Subscribe before reading the backlog so nothing falls between the two.
     const buffered: Revocation[] = [];
     let live = false;
-    unsubscribe = await deps.revocations.subscribe((revocation) => {
+    try {
+      const subscribed = await deps.revocations.subscribe((revocation) => {
+        if (closed) return;
+        if (live) send(revocation);
+        else buffered.push(revocation);
+      });
+      let unsubscribed: Promise<void> | undefined;
+      unsubscribe = () => (unsubscribed ??= subscribed());
+      if (closed) {
+        await unsubscribe();
+        return;
+      }
+      const backlog = await deps.store.listRevocations(now(), since);
       if (closed) return;
-      if (live) send(revocation);
-      else buffered.push(revocation);
-    });
-    if (closed) {
-      await unsubscribe();
+      for (const revocation of backlog) send(revocation);
+      for (const revocation of buffered) send(revocation);
+    } catch (error) {
+      // Redis or the database is down. The response is already taken over, so no 503 can be
+      // sent: end the stream (the client reconnects after `retry`, and Last-Event-ID resumes it)
+      // rather than leave it open and silent, missing revocations.
+      request.log.warn({ reason: error instanceof Error ? error.message : 'error' }, 'revocation stream could not start; ended it');
+      await unsubscribe?.().catch(() => {});
+      end();
       return;
     }
-    const backlog = await deps.store.listRevocations(now(), since);
-    if (closed) return;
-    for (const revocation of backlog) send(revocation);
-    for (const revocation of buffered) send(revocation);
     live = true;
-    raw.write(': ready\n\n');
-    heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    write(': ready\n\n');
+    heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
     heartbeat.unref();
   });
 }

@@ -5,7 +5,10 @@ import pg from 'pg';
 import { openNodeSqlite } from './node-sqlite.ts';
 import { registerSyncSqlite } from './sync-sqlite.ts';
 import { registerDirectPostgres } from './pg-direct.ts';
+import { DatabaseUnavailableError, faultReason, guardedPool, guardPoolClients, type DatabaseFaultLogger } from './pg-faults.ts';
 import type { DatabaseSchema } from './schema.ts';
+
+export { DatabaseUnavailableError, type DatabaseFaultLogger } from './pg-faults.ts';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -15,6 +18,11 @@ export interface Database {
   readonly dialect: DialectName;
   /** Resolves when the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<void>;
+  /**
+   * Where lost connections are logged (reason only, no secrets) once a logger exists; before
+   * that they go unlogged, though the requests they fail still answer 503.
+   */
+  logFaultsTo(logger: DatabaseFaultLogger): void;
   close(): Promise<void>;
 }
 
@@ -22,14 +30,6 @@ export interface OpenDatabaseOptions {
   /** `sqlite:<path>`, `sqlite::memory:` or `postgres://…` */
   url: string;
   poolSize?: number;
-}
-
-export class DatabaseUnavailableError extends Error {
-  readonly code = 'DATABASE_UNAVAILABLE';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DatabaseUnavailableError';
-  }
 }
 
 export function openDatabase(options: OpenDatabaseOptions): Database {
@@ -50,6 +50,8 @@ function openSqlite(path: string): Database {
       if (!sqlite.raw.isOpen) throw new DatabaseUnavailableError('database is closed');
       sqlite.raw.prepare('select 1').get();
     },
+    // An embedded database has no connection to lose.
+    logFaultsTo: () => {},
     close: () => db.destroy(),
   };
 }
@@ -67,18 +69,26 @@ function openPostgres(url: string, poolSize: number): Database {
     max: poolSize,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30000,
+    // TCP keep-alive: a connection to a server that vanished (failover, cable) is noticed.
+    keepAlive: true,
     types: pgTypes,
   });
-  // An idle client losing its connection (server restart) must not crash the process;
-  // the pool replaces it on next use.
-  pool.on('error', () => {});
-  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool }) });
+  let logger: DatabaseFaultLogger | undefined;
+  // No error of a pooled client may crash the process, idle or checked out (SEC-REL-07): the
+  // query in flight fails with DatabaseUnavailableError and the pool discards the client.
+  guardPoolClients(pool, (error) => {
+    logger?.warn({ reason: faultReason(error) }, 'PostgreSQL connection lost; the pool will replace it');
+  });
+  const db = new Kysely<DatabaseSchema>({ dialect: new PostgresDialect({ pool: guardedPool(pool) }) });
   registerDirectPostgres(db, pool);
   return {
     db,
     dialect: 'postgres',
     ping: async (timeoutMs = 2000) => {
       await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database did not answer');
+    },
+    logFaultsTo: (target) => {
+      logger = target;
     },
     close: () => db.destroy(),
   };

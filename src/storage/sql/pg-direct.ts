@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { QueryResult } from 'kysely';
 import type pg from 'pg';
+import { classifyPostgresError } from './pg-faults.ts';
 
 /**
  * PostgreSQL hot path: a hot query (prepared-query.ts) sent through the `pg` pool as a named
@@ -30,7 +31,14 @@ export function registerDirectPostgres(db: object, pool: pg.Pool): void {
         name = `gh_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
         names.set(sql, name);
       }
-      const result = await pool.query({ name, text: sql, values: [...parameters] });
+      let result: pg.QueryResult;
+      try {
+        // pg-pool releases the client with the error, so a client whose connection died is
+        // destroyed, not reused; a lost connection becomes DatabaseUnavailableError (503).
+        result = await pool.query({ name, text: sql, values: [...parameters] });
+      } catch (error) {
+        throw classifyPostgresError(error);
+      }
       // The same shape as Kysely's PostgresDriver.
       return {
         rows: (result.rows ?? []) as Row[],

@@ -1,5 +1,5 @@
 /**
- * `gatehouse/middleware/hono`: the kit for Hono 4. Each middleware authenticates the request
+ * `@gatehouse/middleware/hono`: the kit for Hono 4. Each middleware authenticates the request
  * once, sets the `auth` variable (`c.get('auth')` / `c.var.auth`), and answers refusals itself.
  * Reads only `c.req.raw.headers`, so it runs wherever Hono runs on Node.
  */

@@ -1,5 +1,5 @@
 /**
- * `gatehouse/middleware/fastify`: the kit for Fastify 5, as hooks (`onRequest` — before the body
+ * `@gatehouse/middleware/fastify`: the kit for Fastify 5, as hooks (`onRequest` — before the body
  * is read — or `preHandler`). Each hook authenticates the request once, sets `request.auth`, and
  * answers refusals itself. `plugin` declares the `auth` request decorator up front (Fastify's
  * recommended shape for per-request properties); the hooks work without it too.

@@ -137,7 +137,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const timeoutMs = readyOptions.timeoutMs ?? 10_000;
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`gatehouse/middleware: not ready after ${timeoutMs} ms (JWKS ${settings.jwks.url}${follower ? ', revocation stream' : ''})`)), timeoutMs);
+        timer = setTimeout(() => reject(new Error(`@gatehouse/middleware: not ready after ${timeoutMs} ms (JWKS ${settings.jwks.url}${follower ? ', revocation stream' : ''})`)), timeoutMs);
         timer.unref();
       });
       try {

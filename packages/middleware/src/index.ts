@@ -1,8 +1,8 @@
 /**
- * `gatehouse/middleware`: the resource-server kit. One framework-free `createAuthenticator`
+ * `@gatehouse/middleware`: the resource-server kit. One framework-free `createAuthenticator`
  * (bearer JWTs verified against Gatehouse's JWKS, session cookies validated by Gatehouse,
  * revocations followed from its stream), guards, and adapters under
- * `gatehouse/middleware/express`, `…/fastify` and `…/hono`. See docs/resource-servers.md.
+ * `@gatehouse/middleware/express`, `…/fastify` and `…/hono`. See docs/resource-servers.md.
  */
 export { createAuthenticator } from './authenticator.ts';
 export { requireAuth, requireRole, requireScope } from './guards.ts';

@@ -1,5 +1,5 @@
 /**
- * `gatehouse/middleware/express`: the kit for Express 4 and 5. Each middleware authenticates
+ * `@gatehouse/middleware/express`: the kit for Express 4 and 5. Each middleware authenticates
  * the request once, sets `req.auth` (the principal, or null on an optional route without
  * credentials), and answers refusals itself (401/403/503 JSON with `WWW-Authenticate`). It uses
  * only Node's `req.headers` and `res.statusCode / setHeader / end`, so it needs nothing from
@@ -62,7 +62,7 @@ export function createExpressAuth(authenticator: Authenticator): ExpressAuth {
           req.auth = admission.principal;
           return proceed();
         }
-        if (res.headersSent) return proceed(new Error('gatehouse/middleware: the response had already started'));
+        if (res.headersSent) return proceed(new Error('@gatehouse/middleware: the response had already started'));
         done = true;
         res.statusCode = admission.status;
         for (const [name, value] of Object.entries(admission.headers)) res.setHeader(name, value);

@@ -156,7 +156,7 @@ export function createRevocationFollower(deps: {
       if (outcome === 'refused') {
         markDown('credentials refused');
         deps.onEvent({ type: 'revocations-refused', detail: `Gatehouse refused client ${deps.clientId} at the revocation stream (401/403)` });
-        if (!everSynced) rejectSynced(new Error(`gatehouse/middleware: Gatehouse refused the revocation stream credentials of client ${deps.clientId}`));
+        if (!everSynced) rejectSynced(new Error(`@gatehouse/middleware: Gatehouse refused the revocation stream credentials of client ${deps.clientId}`));
       }
       // Capped exponential backoff with jitter; a refusal waits the longest.
       const base = outcome === 'refused' ? deps.maxDelayMs : Math.min(deps.maxDelayMs, deps.initialDelayMs * 2 ** attempt);

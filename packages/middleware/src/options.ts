@@ -6,7 +6,7 @@ export class KitConfigError extends Error {
   override name = 'KitConfigError';
   readonly key: string;
   constructor(key: string, message: string) {
-    super(`gatehouse/middleware: option ${key}: ${message}`);
+    super(`@gatehouse/middleware: option ${key}: ${message}`);
     this.key = key;
   }
 }
