@@ -173,7 +173,7 @@ describe('upstream ID tokens are validated (SEC-OAUTH-33)', () => {
   });
   after(() => t.close());
 
-  const tampers: Tamper[] = ['alg-none', 'hs256-with-public-key', 'foreign-key', 'bad-signature', 'wrong-iss', 'wrong-aud', 'extra-aud-wrong-azp', 'expired', 'future-iat', 'missing-sub', 'wrong-nonce', 'missing-nonce'];
+  const tampers: Tamper[] = ['alg-none', 'hs256-with-public-key', 'foreign-key', 'bad-signature', 'wrong-iss', 'wrong-aud', 'extra-aud-wrong-azp', 'expired', 'future-iat', 'missing-sub', 'wrong-nonce', 'missing-nonce', 'duplicate-sub'];
   for (const tamper of tampers) {
     it(`${tamper} → refused, no session, no account`, async () => {
       mock.nextIdentity = { sub: `m-${tamper}`, email: `${tamper}@mock.test`, email_verified: true, name: 'M' };

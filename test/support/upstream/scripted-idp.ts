@@ -16,7 +16,7 @@
  * redirect_uri must equal the registered one exactly, codes are single-use and consumed on first
  * presentation, clients authenticate with client_secret_basic or client_secret_post.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, KeyObject, randomBytes, sign as signBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listen, readBody } from './http.ts';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
@@ -45,6 +45,8 @@ export interface ScriptedIdentity {
 
 /** A defect to put in the next ID token (oidc mode). */
 export type Tamper =
+  /** A correctly signed token whose claims name `sub` twice (another account's first): SEC-JWT-13. Not in TAMPERS: openid-client itself reads it last-wins. */
+  | 'duplicate-sub'
   | 'alg-none'
   | 'hs256-with-public-key'
   | 'foreign-key'
@@ -448,6 +450,10 @@ async function signIdToken(keys: Keys, claims: JWTPayload, tamper: Tamper | unde
     case 'foreign-key': {
       const foreign = await generateKeyPair('RS256');
       return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(foreign.privateKey);
+    }
+    case 'duplicate-sub': {
+      const input = `${base64url({ alg: 'RS256', typ: 'JWT', kid })}.${Buffer.from(`{"sub":"someone-else",${JSON.stringify(claims).slice(1)}`).toString('base64url')}`;
+      return `${input}.${signBytes('sha256', Buffer.from(input), KeyObject.from(keys.privateKey)).toString('base64url')}`;
     }
     default:
       return new SignJWT(claims).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid }).sign(keys.privateKey);
