@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { apiError } from '../errors/catalog.ts';
+import { viaAdminListener } from './admin-listener.ts';
 
 // Process metrics are per process, not per app: collected once into their own registry.
 let processRegistry: Registry | undefined;
@@ -30,14 +32,18 @@ interface MetricValue {
 }
 
 /**
- * `/metrics` in Prometheus text format: request counts and latency by route and status.
+ * `/metrics` in Prometheus text format: request counts and latency by route and status, process
+ * metrics, and whatever else is registered on the returned registry (auth-metrics.ts).
+ *
+ * Served on the admin listener (admin-listener.ts); on the main port only when `onMainPort`
+ * (development without an admin port) — never in production, where it is a plain 404.
  *
  * The per-request work is one Map lookup and three additions: prom-client's own `inc`/`observe`
  * hash and validate the label object on every call (~3 % of a cheap request's CPU). The two
  * families are metric objects of prom-client's registry shape, built from the series at scrape
  * time; the text format (and the process metrics) are still prom-client's.
  */
-export function registerMetrics(app: FastifyInstance): Registry {
+export function registerMetrics(app: FastifyInstance, options: { onMainPort: boolean }): Registry {
   const registry = new Registry();
   const series = new Map<string, Series>();
 
@@ -91,7 +97,9 @@ export function registerMetrics(app: FastifyInstance): Registry {
     done();
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    // Answered exactly like an unknown route: the public port does not reveal that it exists.
+    if (!options.onMainPort && !viaAdminListener(request.raw)) throw apiError('not_found', 'No such endpoint.');
     const merged = Registry.merge([processMetrics(), registry]);
     reply.type(merged.contentType);
     return merged.metrics();

@@ -14,7 +14,7 @@ const INACTIVE = Object.freeze({ active: false });
  * `{"active":false}` (§2.2). A client sees tokens issued to it and access tokens whose audience
  * is one of its registered audiences (a resource server).
  */
-export function registerIntrospectionEndpoint(app: FastifyInstance, deps: { issuer: string; authenticator: ClientAuthenticator; refreshTokens: RefreshTokenService; verifier: AccessTokenVerifier; limiter: RateLimiter; inactiveLimit: number }): void {
+export function registerIntrospectionEndpoint(app: FastifyInstance, deps: { issuer: string; authenticator: ClientAuthenticator; refreshTokens: RefreshTokenService; verifier: AccessTokenVerifier; limiter: RateLimiter; inactiveLimit: number; onResult?: (result: 'active' | 'inactive') => void }): void {
   const endpoint = `${deps.issuer}/oauth/introspect`;
   // SEC-OAUTH-24: a client that keeps asking about tokens that are not active is scanning.
   const scanning: RateLimitRule = { name: 'introspect:inactive', limit: deps.inactiveLimit, windowMs: 5 * 60_000 };
@@ -29,11 +29,13 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, deps: { issu
     if (!budget.allowed) throw tooManyRequests(budget);
     const inactive = async () => {
       await deps.limiter.hit(scanning, client.clientId);
+      deps.onResult?.('inactive');
       return INACTIVE;
     };
     if (token.split('.').length === 3) {
       const claims = await deps.verifier.active(token);
       if (!claims || !maysee(client, claims.client_id, claims.aud)) return inactive();
+      deps.onResult?.('active');
       return {
         active: true,
         iss: claims.iss,
@@ -51,6 +53,7 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, deps: { issu
     }
     const found = await deps.refreshTokens.introspect(token);
     if (!found || found.grant.client_id !== client.clientId) return inactive();
+    deps.onResult?.('active');
     return {
       active: true,
       iss: deps.issuer,

@@ -1,0 +1,234 @@
+import type { OpenAPIV3_1 } from 'openapi-types';
+import { errorResponse } from './schemas.ts';
+
+/**
+ * What the OpenAPI document says about each operation beyond its route schema: a stable
+ * `operationId` (clients generate code from it: never rename one), how it is authenticated, and
+ * the 4xx answers it can give. Applied by `describeRoute` from the swagger `transform`, so route
+ * files keep only their own request/response schemas. Routes missing here still get a derived
+ * id (`postApiAuthSomething`) and the security of their path prefix.
+ */
+
+/** Security requirement names, defined in `securitySchemes()`. */
+type Auth = 'public' | 'session' | 'optionalSession' | 'admin' | 'bearer' | 'client' | 'confidentialClient';
+
+interface OperationSpec {
+  operationId: string;
+  auth: Auth;
+  /** 4xx (and 503) answers added with the error body, unless the route schema has its own. */
+  errors?: readonly number[];
+  /** The success answer, for routes whose schema has none. */
+  success?: Record<number, unknown>;
+  /** For routes hidden from the route schema (pages, probes): what the document shows instead. */
+  document?: Record<string, unknown>;
+}
+
+const SESSION_ERRORS = [401] as const;
+/** Cookie-authenticated writes: the Origin / Fetch Metadata check and the JSON-only body rule. */
+const SESSION_WRITE_ERRORS = [400, 401, 403, 415] as const;
+const CLIENT_ERRORS = [400, 401] as const;
+
+const html = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
+const redirect = (description: string) => ({ description, type: 'null' });
+
+/** OAuth 2.1 client authentication in the form body (client_secret_post, private_key_jwt, none). */
+const clientAuthFields = {
+  client_id: { type: 'string', description: 'client_secret_post, private_key_jwt and public clients (none).' },
+  client_secret: { type: 'string', description: 'client_secret_post.' },
+  client_assertion_type: { type: 'string', enum: ['urn:ietf:params:oauth:client-assertion-type:jwt-bearer'], description: 'private_key_jwt (RFC 7523).' },
+  client_assertion: { type: 'string', description: 'private_key_jwt: a JWT signed with a key from the client’s registered JWKS.' },
+} as const;
+
+const tokenRequest = {
+  type: 'object',
+  properties: {
+    grant_type: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] },
+    code: { type: 'string' },
+    redirect_uri: { type: 'string' },
+    code_verifier: { type: 'string' },
+    refresh_token: { type: 'string' },
+    scope: { type: 'string' },
+    resource: { type: 'string' },
+    ...clientAuthFields,
+  },
+  required: ['grant_type'],
+} as const;
+
+const tokenParameter = {
+  type: 'object',
+  properties: { token: { type: 'string' }, token_type_hint: { type: 'string', enum: ['access_token', 'refresh_token'] }, ...clientAuthFields },
+  required: ['token'],
+} as const;
+
+const authorizationQuery = {
+  type: 'object',
+  properties: {
+    response_type: { type: 'string', enum: ['code'] },
+    client_id: { type: 'string' },
+    redirect_uri: { type: 'string' },
+    scope: { type: 'string' },
+    state: { type: 'string' },
+    nonce: { type: 'string' },
+    code_challenge: { type: 'string' },
+    code_challenge_method: { type: 'string', enum: ['S256'] },
+    prompt: { type: 'string' },
+    max_age: { type: 'string' },
+    login_hint: { type: 'string' },
+  },
+} as const;
+
+const endSessionQuery = {
+  type: 'object',
+  properties: { id_token_hint: { type: 'string' }, client_id: { type: 'string' }, post_logout_redirect_uri: { type: 'string' }, state: { type: 'string' } },
+} as const;
+
+const authorizeResponses = {
+  200: html('The sign-in or consent page.'),
+  302: redirect('Back to the client’s redirect_uri with `code` and `state` (or `error`).'),
+  400: html('An error page: the client or redirect_uri is unknown, so nothing is redirected.'),
+};
+const authorizeDocument = (summary: string, where: 'querystring' | 'body') => ({
+  tags: ['oidc'],
+  summary,
+  ...(where === 'querystring' ? { querystring: authorizationQuery } : { body: authorizationQuery, consumes: ['application/x-www-form-urlencoded'] }),
+  response: authorizeResponses,
+});
+const endSessionDocument = (summary: string, where: 'querystring' | 'body') => ({
+  tags: ['oidc'],
+  summary,
+  ...(where === 'querystring' ? { querystring: endSessionQuery } : { body: endSessionQuery, consumes: ['application/x-www-form-urlencoded'] }),
+  response: { 200: html('A confirmation page, or the signed-out page.'), 302: redirect('To the registered post_logout_redirect_uri.'), 400: html('An error page (an invalid id_token_hint or redirect URI).') },
+});
+
+const introspectionResponse = {
+  description: 'RFC 7662 §2.2: exactly {"active":false} for anything not active.',
+  type: 'object',
+  properties: { active: { type: 'boolean' }, scope: { type: 'string' }, client_id: { type: 'string' }, sub: { type: 'string' }, exp: { type: 'integer' }, iat: { type: 'integer' }, token_type: { type: 'string' } },
+  required: ['active'],
+  additionalProperties: true,
+} as const;
+const userinfoResponse = { description: 'The user’s claims for the token’s scopes.', type: 'object', properties: { sub: { type: 'string' } }, required: ['sub'], additionalProperties: true } as const;
+
+const checkResult = { type: 'object', properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } }, required: ['status'] } as const;
+
+export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
+  // Sessions and accounts (first-party, cookie session).
+  'GET /api/auth/session': { operationId: 'getSession', auth: 'session', errors: SESSION_ERRORS },
+  'GET /api/auth/sessions': { operationId: 'listSessions', auth: 'session', errors: SESSION_ERRORS },
+  'DELETE /api/auth/sessions/:id': { operationId: 'revokeSession', auth: 'session', errors: SESSION_WRITE_ERRORS },
+  'POST /api/auth/sessions/revoke-others': { operationId: 'revokeOtherSessions', auth: 'session', errors: SESSION_WRITE_ERRORS },
+  'POST /api/auth/sign-out': { operationId: 'signOut', auth: 'optionalSession', errors: [400, 403, 415] },
+  'POST /api/auth/sign-up': { operationId: 'signUp', auth: 'public', errors: [400, 403, 415, 429] },
+  'POST /api/auth/sign-in': { operationId: 'signIn', auth: 'public', errors: [400, 401, 403, 415, 429] },
+  'POST /api/auth/verify-email': { operationId: 'verifyEmail', auth: 'public', errors: [400, 403, 415] },
+  'POST /api/auth/verify-email/resend': { operationId: 'resendVerificationEmail', auth: 'session', errors: [...SESSION_WRITE_ERRORS, 429] },
+  'POST /api/auth/forgot-password': { operationId: 'requestPasswordReset', auth: 'public', errors: [400, 403, 415, 429] },
+  'POST /api/auth/reset-password': { operationId: 'resetPassword', auth: 'public', errors: [400, 403, 415, 429] },
+  'POST /api/auth/change-password': { operationId: 'changePassword', auth: 'session', errors: [...SESSION_WRITE_ERRORS, 429] },
+  'PATCH /api/auth/me': { operationId: 'updateProfile', auth: 'session', errors: SESSION_WRITE_ERRORS },
+  'GET /api/auth/applications': { operationId: 'listApplications', auth: 'session', errors: SESSION_ERRORS },
+  'DELETE /api/auth/applications/:clientId': { operationId: 'revokeApplication', auth: 'session', errors: [...SESSION_WRITE_ERRORS, 404], success: { 204: { description: 'Revoked.', type: 'null' } } },
+  // OAuth 2.1 / OpenID Connect.
+  'GET /oauth/authorize': { operationId: 'authorize', auth: 'optionalSession', document: authorizeDocument('Authorization endpoint (authorization code + PKCE); a browser navigation that ends at the client’s redirect_uri.', 'querystring') },
+  'POST /oauth/authorize': { operationId: 'authorizeWithForm', auth: 'optionalSession', document: authorizeDocument('Authorization endpoint, parameters form-encoded (OpenID Connect Core §3.1.2.1).', 'body') },
+  'GET /oauth/end-session': { operationId: 'endSession', auth: 'optionalSession', document: endSessionDocument('RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).', 'querystring') },
+  'POST /oauth/end-session': { operationId: 'endSessionWithForm', auth: 'optionalSession', document: endSessionDocument('RP-initiated logout, parameters form-encoded.', 'body') },
+  'POST /oauth/token': { operationId: 'requestToken', auth: 'client', errors: CLIENT_ERRORS },
+  'POST /oauth/revoke': { operationId: 'revokeToken', auth: 'client', errors: CLIENT_ERRORS, success: { 200: { description: 'Revoked, or the token was unknown (RFC 7009 §2.2).', type: 'null' } } },
+  'POST /oauth/introspect': { operationId: 'introspectToken', auth: 'client', errors: [...CLIENT_ERRORS, 429], success: { 200: introspectionResponse } },
+  'GET /oauth/userinfo': { operationId: 'getUserinfo', auth: 'bearer', errors: [401, 403], success: { 200: userinfoResponse } },
+  'POST /oauth/userinfo': { operationId: 'postUserinfo', auth: 'bearer', errors: [400, 401, 403], success: { 200: userinfoResponse } },
+  'GET /.well-known/openid-configuration': { operationId: 'getOpenIDConfiguration', auth: 'public' },
+  'GET /.well-known/oauth-authorization-server': { operationId: 'getAuthorizationServerMetadata', auth: 'public' },
+  'GET /.well-known/jwks.json': { operationId: 'getJWKS', auth: 'public' },
+  'GET /api/revocations/stream': { operationId: 'streamRevocations', auth: 'confidentialClient', errors: [401, 403], success: { 200: { description: 'Server-Sent Events: `event: revocation` with `{kind, value, revoked_at, expires_at}`.', content: { 'text/event-stream': { schema: { type: 'string' } } } } } },
+  // Administration (a session whose user has the admin role).
+  'GET /api/admin/clients': { operationId: 'listClients', auth: 'admin' },
+  'POST /api/admin/clients': { operationId: 'createClient', auth: 'admin' },
+  'GET /api/admin/clients/:clientId': { operationId: 'getClient', auth: 'admin' },
+  'PATCH /api/admin/clients/:clientId': { operationId: 'updateClient', auth: 'admin' },
+  'DELETE /api/admin/clients/:clientId': { operationId: 'deleteClient', auth: 'admin' },
+  'POST /api/admin/clients/:clientId/secret': { operationId: 'rotateClientSecret', auth: 'admin' },
+  'GET /api/admin/identity-providers': { operationId: 'listIdentityProviders', auth: 'admin' },
+  'POST /api/admin/identity-providers': { operationId: 'createIdentityProvider', auth: 'admin' },
+  'GET /api/admin/identity-providers/:id': { operationId: 'getIdentityProvider', auth: 'admin' },
+  'PATCH /api/admin/identity-providers/:id': { operationId: 'updateIdentityProvider', auth: 'admin' },
+  'DELETE /api/admin/identity-providers/:id': { operationId: 'deleteIdentityProvider', auth: 'admin' },
+  // Probes (also on the admin listener).
+  'GET /healthz': { operationId: 'getHealth', auth: 'public', document: { tags: ['health'], summary: 'Liveness: the process answers (no I/O).', response: { 200: checkResult } } },
+  'GET /readyz': { operationId: 'getReadiness', auth: 'public', document: { tags: ['health'], summary: 'Readiness: the database and the ephemeral store answer; 503 names the failing part.', response: { 200: checkResult, 503: { ...errorResponse, properties: { ...errorResponse.properties, checks: checkResult.properties.checks } } } } },
+};
+
+/** Form bodies of the back-channel endpoints (parsed by `formBody`, so not in their route schemas). */
+const FORM_BODIES: Readonly<Record<string, unknown>> = {
+  'POST /oauth/token': tokenRequest,
+  'POST /oauth/revoke': tokenParameter,
+  'POST /oauth/introspect': tokenParameter,
+};
+
+/** The security schemes; the session cookie's name comes from config. */
+export function securitySchemes(sessionCookieName: string): Record<string, OpenAPIV3_1.SecuritySchemeObject> {
+  return {
+    session: { type: 'apiKey', in: 'cookie', name: sessionCookieName, description: 'The first-party session cookie set by sign-in. Writes also need a same-origin Origin (or Sec-Fetch-Site) header.' },
+    bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An RFC 9068 access token issued by /oauth/token.' },
+    clientSecretBasic: {
+      type: 'http',
+      scheme: 'basic',
+      description: 'OAuth client authentication client_secret_basic (RFC 6749 §2.3.1). client_secret_post, private_key_jwt (client_assertion, RFC 7523) and none travel in the form body instead: see the request body fields.',
+    },
+  };
+}
+
+const SECURITY: Record<Auth, readonly Record<string, string[]>[]> = {
+  public: [],
+  session: [{ session: [] }],
+  // `{}`: works without it too (a browser that is not signed in sees the sign-in page).
+  optionalSession: [{}, { session: [] }],
+  admin: [{ session: [] }],
+  bearer: [{ bearer: [] }],
+  // `{}`: credentials in the form body (client_secret_post, private_key_jwt) or a public client.
+  client: [{ clientSecretBasic: [] }, {}],
+  confidentialClient: [{ clientSecretBasic: [] }],
+};
+
+const ERROR_TEXT: Record<number, string> = {
+  400: 'The request is malformed or a parameter is invalid.',
+  401: 'Not authenticated (no session, or client authentication failed).',
+  403: 'Authenticated but not allowed, or a cross-site request.',
+  404: 'No such resource.',
+  409: 'Conflicts with the current state.',
+  415: 'The body has the wrong content type.',
+  429: 'Too many requests; see Retry-After.',
+};
+
+function fallback(method: string, url: string): OperationSpec {
+  const words = url.split(/[^A-Za-z0-9]+/).filter(Boolean).map((word) => word[0]!.toUpperCase() + word.slice(1));
+  const auth: Auth = url.startsWith('/api/admin/') ? 'admin' : url.startsWith('/api/auth/') ? 'session' : url.startsWith('/oauth/') ? 'client' : 'public';
+  return { operationId: `${method.toLowerCase()}${words.join('')}`, auth };
+}
+
+/**
+ * The document's view of one route: the route schema (never modified: Fastify validates with
+ * it) plus `operationId`, `security`, form bodies and missing error responses.
+ */
+export function describeRoute(method: string, url: string, schema: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const key = `${method} ${url}`;
+  const spec = OPERATIONS[key];
+  if (!spec && schema?.hide === true) return schema;
+  const { operationId, auth, errors = [], success = {}, document } = spec ?? fallback(method, url);
+  const base: Record<string, unknown> = document ?? { ...schema };
+  if (base.hide === true) return base;
+  const response: Record<string, unknown> = { ...success, ...(base.response as Record<string, unknown> | undefined) };
+  // What @fastify/swagger would have shown had the route no response schema at all.
+  if (!Object.keys(response).some((status) => status.startsWith('2'))) response[200] = { description: 'Default Response', type: 'null' };
+  for (const status of errors) {
+    if (!(status in response)) response[status] = { description: ERROR_TEXT[status] ?? 'Client error.', ...errorResponse };
+  }
+  return {
+    ...base,
+    operationId,
+    security: SECURITY[auth],
+    ...(FORM_BODIES[key] && !base.body ? { body: FORM_BODIES[key] } : {}),
+    ...(Object.keys(response).length > 0 ? { response } : {}),
+  };
+}
