@@ -6,7 +6,8 @@ import type { DatabaseSchema } from '../../storage/sql/schema.ts';
 import type { Config } from '../../config/schema.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Client } from '../clients/model.ts';
-import { createSqlTokenStore, type FoundRefreshToken, type Grant, type RefreshTokenRow } from './store.ts';
+import { createSqlTokenStore, type FoundRefreshToken, type Grant, type KnownRotation, type RefreshTokenRow, type SealedResponse } from './store.ts';
+import { createRotationHints, type RotationHint } from './rotation-hints.ts';
 import type { IssuedAccessToken } from './access-token.ts';
 import type { RevocationService } from './revocation.ts';
 
@@ -39,6 +40,8 @@ interface RepeatedAccessToken {
 }
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** Rotation hints kept per instance (~0.5 KB each); past it the oldest fall back to lookup-then-claim. */
+const HINT_LIMIT = 100_000;
 
 function invalidGrant(detail: string) {
   // One description for every refusal: unknown, expired, revoked, foreign and reused look alike.
@@ -55,7 +58,10 @@ function invalidGrant(detail: string) {
  *   while its successor was never used — and gets the same response (the same successor, the
  *   same access token with `expires_in` counted down): a retry or a racing duplicate mints
  *   nothing, never forks the chain and never revokes an honest race;
- * - any other presentation of a rotated token is reuse: the whole grant is revoked and audited.
+ * - any other presentation of a rotated token is reuse: the whole grant is revoked and audited;
+ * - on PostgreSQL a token this instance issued rotates in one statement (one round trip): the
+ *   access token is minted from what the instance remembered (rotation-hints.ts), and the
+ *   statement claims only if all of it still holds; otherwise the lookup-then-claim path answers.
  */
 export function createRefreshTokenService(deps: {
   db: Kysely<DatabaseSchema>;
@@ -75,6 +81,8 @@ export function createRefreshTokenService(deps: {
   const store = createSqlTokenStore(deps.db);
   const windowMs = deps.config.refreshReuseWindowSeconds * 1000;
   const touchMs = deps.config.sessionTouchIntervalSeconds * 1000;
+  // Successors this instance issued (PostgreSQL: their rotation is one statement).
+  const hints = createRotationHints(store.rotateKnownRefreshToken ? HINT_LIMIT : 0);
 
   function idleTtlMs(client: Client): number {
     return (client.refreshTokenIdleTtlSeconds ?? deps.config.refreshTokenIdleTtlSeconds) * 1000;
@@ -155,6 +163,88 @@ export function createRefreshTokenService(deps: {
     return { grant, refreshToken: sealed.successor, accessToken: sealed.access.access_token, expiresIn, scope: sealed.access.scope };
   }
 
+  /** The response a rotation keeps in its claim: the successor and the access token, sealed. */
+  function sealResponse(tokenId: string, successor: string, issued: IssuedAccessToken, wanted: { scope: string[]; audience: string[] }): SealedResponse {
+    const access: RepeatedAccessToken = { access_token: issued.accessToken, scope: wanted.scope, audience: wanted.audience };
+    return {
+      successor: seal(deps.sealKey, successor, tokenId),
+      accessToken: seal(deps.sealKey, JSON.stringify(access), accessContext(tokenId)),
+      accessTokenExpiresAt: issued.expiresAt,
+    };
+  }
+
+  /** The successor's hint: what this rotation knew, for the next one (rotation-hints.ts). */
+  function rememberSuccessor(next: { row: RefreshTokenRow }, grant: Grant, roles: string[] | null): void {
+    if (!store.rotateKnownRefreshToken) return;
+    hints.remember(next.row.token_hash, { tokenId: next.row.id, tokenScope: next.row.scope, idleExpiresAt: next.row.idle_expires_at, grant, roles });
+  }
+
+  /**
+   * A token this instance issued: the access token is minted from the hint first, then one
+   * statement looks the token up, checks in SQL that the hint still holds, claims and inserts
+   * the successor. Undefined when the hint does not fit this request (the ordinary path then
+   * gives the canonical answer); `found` when the statement did not claim.
+   */
+  async function rotateKnown(tokenHash: string, hint: RotationHint, client: Client, request: RefreshRequest): Promise<{ result: RotationResult } | { found: FoundRefreshToken | undefined } | undefined> {
+    const at = now();
+    const { grant } = hint;
+    if (grant.client_id !== client.clientId || at >= grant.expires_at || at >= hint.idleExpiresAt) return undefined;
+    let wanted: { scope: string[]; audience: string[] };
+    try {
+      wanted = request.resolve(grant.scope.split(' ').filter(Boolean));
+    } catch {
+      return undefined; // refused for its own reasons: the ordinary path refuses it in the usual order
+    }
+    const issued = await request.issue({ grant, ...wanted, roles: hint.roles ?? [] });
+    const next = newToken(grant, hint.tokenScope, client);
+    const response = sealResponse(hint.tokenId, next.token, issued, wanted);
+    const known: KnownRotation = {
+      tokenHash, tokenId: hint.tokenId, tokenScope: hint.tokenScope, grant, roles: grant.user_id === null ? null : hint.roles,
+      touchSessionSeenBefore: deps.sessionLive ? at - touchMs + 1 : 0,
+    };
+    const outcome = await store.rotateKnownRefreshToken!(known, at, next.row, response);
+    if (!outcome.rotated) return { found: outcome.found };
+    rememberSuccessor(next, grant, hint.roles);
+    return { result: { grant, refreshToken: next.token, accessToken: issued.accessToken, expiresIn: issued.expiresIn, scope: wanted.scope } };
+  }
+
+  /** A rotation from the lookup: checks, then mint, then the claim (lookup-then-claim path). */
+  async function rotateFound(found: FoundRefreshToken, tokenHash: string, client: Client, request: RefreshRequest): Promise<RotationResult> {
+    const at = now();
+    checkGrant(found, client, at);
+    const { token, grant, session, user } = found;
+    if (token.rotated_at !== null) return repeat(found, client, at, request);
+    if (at >= token.idle_expires_at) throw invalidGrant('refresh token expired (idle)');
+    const sessionLive = async (sessionId: string | null): Promise<boolean> => {
+      if (sessionId === null || !deps.sessionLive) return true;
+      if (session === null || at >= session.expiresAt) return false;
+      return at - session.lastSeenAt < touchMs || deps.sessionLive(sessionId);
+    };
+    if (!(await sessionLive(grant.session_id))) {
+      // The session it was issued with has ended (expired, or removed while this instance was not told).
+      await deps.revocations.revokeGrant(grant, 'session ended');
+      throw invalidGrant('session ended');
+    }
+    // A request refused for its own reasons (scope) must not use the token up.
+    const wanted = request.resolve(grant.scope.split(' ').filter(Boolean));
+    // Minted before the claim, so that the claim keeps it: a racer that loses returns the
+    // winner's token instead, and this one is never sent anywhere.
+    const roles = user?.roles ?? [];
+    const issued = await request.issue({ grant, ...wanted, roles });
+    const next = newToken(grant, token.scope, client);
+    // One transaction: claim the old token keeping the response, insert the successor.
+    if (!(await store.rotateRefreshToken(token.id, at, next.row, sealResponse(token.id, next.token, issued, wanted)))) {
+      // Lost the race to a concurrent request with the same token, whose rotation has
+      // committed: answer as for a retry (the same successor and access token).
+      const again = await store.findRefreshToken(tokenHash);
+      if (!again || again.token.rotated_at === null) throw invalidGrant('rotation lost to a concurrent request');
+      checkGrant(again, client, at);
+      return repeat(again, client, at, request);
+    }
+    rememberSuccessor(next, grant, user === null ? null : roles);
+    return { grant, refreshToken: next.token, accessToken: issued.accessToken, expiresIn: issued.expiresIn, scope: wanted.scope };
+  }
+
   function absoluteMs(client: Client): number {
     return (client.refreshTokenAbsoluteTtlSeconds ?? deps.config.refreshTokenAbsoluteTtlSeconds) * 1000;
   }
@@ -179,45 +269,14 @@ export function createRefreshTokenService(deps: {
     async rotate(presented: string, client: Client, request: RefreshRequest): Promise<RotationResult> {
       if (!TOKEN_PATTERN.test(presented)) throw invalidGrant('malformed refresh token');
       const tokenHash = hashSecret(presented);
-      const found = await store.findRefreshToken(tokenHash);
+      const hint = hints.take(tokenHash);
+      const known = hint ? await rotateKnown(tokenHash, hint, client, request) : undefined;
+      if (known && 'result' in known) return known.result;
+      // Without a hint, or when the one statement did not claim: the lookup (or what that
+      // statement found) decides, exactly as for a token this instance never saw.
+      const found = known ? known.found : await store.findRefreshToken(tokenHash);
       if (!found) throw invalidGrant('unknown refresh token');
-      const at = now();
-      checkGrant(found, client, at);
-      const { token, grant, session, user } = found;
-      if (token.rotated_at !== null) return repeat(found, client, at, request);
-      if (at >= token.idle_expires_at) throw invalidGrant('refresh token expired (idle)');
-      const sessionLive = async (sessionId: string | null): Promise<boolean> => {
-        if (sessionId === null || !deps.sessionLive) return true;
-        if (session === null || at >= session.expiresAt) return false;
-        return at - session.lastSeenAt < touchMs || deps.sessionLive(sessionId);
-      };
-      if (!(await sessionLive(grant.session_id))) {
-        // The session it was issued with has ended (expired, or removed while this instance was not told).
-        await deps.revocations.revokeGrant(grant, 'session ended');
-        throw invalidGrant('session ended');
-      }
-      // A request refused for its own reasons (scope) must not use the token up.
-      const wanted = request.resolve(grant.scope.split(' ').filter(Boolean));
-      // Minted before the claim, so that the claim keeps it: a racer that loses returns the
-      // winner's token instead, and this one is never sent anywhere.
-      const issued = await request.issue({ grant, ...wanted, roles: user?.roles ?? [] });
-      const next = newToken(grant, token.scope, client);
-      const access: RepeatedAccessToken = { access_token: issued.accessToken, scope: wanted.scope, audience: wanted.audience };
-      const response = {
-        successor: seal(deps.sealKey, next.token, token.id),
-        accessToken: seal(deps.sealKey, JSON.stringify(access), accessContext(token.id)),
-        accessTokenExpiresAt: issued.expiresAt,
-      };
-      // One transaction, two statements: claim the old token keeping the response, insert the successor.
-      if (!(await store.rotateRefreshToken(token.id, at, next.row, response))) {
-        // Lost the race to a concurrent request with the same token, whose rotation has
-        // committed: answer as for a retry (the same successor and access token).
-        const again = await store.findRefreshToken(tokenHash);
-        if (!again || again.token.rotated_at === null) throw invalidGrant('rotation lost to a concurrent request');
-        checkGrant(again, client, at);
-        return repeat(again, client, at, request);
-      }
-      return { grant, refreshToken: next.token, accessToken: issued.accessToken, expiresIn: issued.expiresIn, scope: wanted.scope };
+      return rotateFound(found, tokenHash, client, request);
     },
 
     /** RFC 7009: revoking a refresh token revokes its grant (every refresh and access token of it). */

@@ -41,6 +41,15 @@ export interface TokenStore {
    * any number of racers — and inserts the successor. The loser changes nothing.
    */
   rotateRefreshToken(tokenId: string, now: number, successor: RefreshTokenRow, response: SealedResponse): Promise<boolean>;
+  /**
+   * PostgreSQL only: a whole rotation in one statement (one round trip) for a token whose grant
+   * context the caller already knew, so it minted the access token first. The statement looks the
+   * token up as `findRefreshToken` does, and claims it and inserts the successor only if the token
+   * is live and everything the access token was minted from still holds (client, grant, user and
+   * roles, session); it marks the session seen when that is due. Returns what the lookup saw
+   * (before any concurrent claim committed) and whether this claim took.
+   */
+  rotateKnownRefreshToken?(known: KnownRotation, now: number, successor: RefreshTokenRow, response: SealedResponse): Promise<{ rotated: boolean; found: FoundRefreshToken | undefined }>;
   /** Marks the grant revoked; false when it already was (or does not exist). */
   revokeGrant(grantId: string, now: number): Promise<boolean>;
   /** Revokes every live grant of the sessions (or of the user); returns the grants revoked. */
@@ -63,6 +72,18 @@ export interface SealedResponse {
   successor: string;
   accessToken: string;
   accessTokenExpiresAt: number;
+}
+
+/** What a one-statement rotation must find unchanged (`rotateKnownRefreshToken`). */
+export interface KnownRotation {
+  tokenHash: string;
+  tokenId: string;
+  tokenScope: string;
+  grant: Pick<Grant, 'id' | 'client_id' | 'user_id' | 'session_id' | 'scope'>;
+  /** The roles the access token carries; null for a grant without a user. */
+  roles: string[] | null;
+  /** The session is marked seen when it was last seen before this (ms); 0 never. */
+  touchSessionSeenBefore: number;
 }
 
 export interface FoundRefreshToken {
@@ -103,12 +124,70 @@ const ROTATE_POSTGRES = `with "claimed" as (
 insert into "refresh_tokens" ("id", "token_hash", "grant_id", "scope", "created_at", "idle_expires_at", "rotated_at", "successor_id", "successor_token_encrypted", "successor_access_token_encrypted", "successor_access_token_expires_at")
 select $4, $5, $6, $7, $8, $9, null, null, null, null, null from "claimed"`;
 
+/**
+ * PostgreSQL rotation of a known token in one statement (see rotateKnownRefreshToken), around the
+ * lookup's own SQL (`found`, $1 the token hash). $2 now, $3 successor id, $4 sealed successor,
+ * $5 sealed access token, $6 its expiry, $7 old token id, $8 client, $9 grant, $10 token scope,
+ * $11 grant scope, $12 user, $13 session, $14 roles (JSON text), $15…$17 the successor's hash,
+ * created and idle expiry, $18 touch the session when last seen before this.
+ * Under READ COMMITTED a concurrent claim makes this UPDATE wait on the row lock and then re-check
+ * "rotated_at is null" on the committed row: it claims nothing, so nothing is inserted.
+ */
+function rotateKnownPostgres(foundSql: string): string {
+  return `with "found" as (${foundSql}),
+"claimed" as (
+  update "refresh_tokens" as "r" set "rotated_at" = $2, "successor_id" = $3, "successor_token_encrypted" = $4,
+    "successor_access_token_encrypted" = $5, "successor_access_token_expires_at" = $6
+  from "found" as "f"
+  where "r"."id" = "f"."id" and "r"."rotated_at" is null and "f"."id" = $7 and "f"."idle_expires_at" > $2
+    and "f"."grant_client_id" = $8 and "f"."grant_id" = $9 and "f"."grant_revoked_at" is null and "f"."grant_expires_at" > $2
+    and "f"."scope" = $10 and "f"."grant_scope" = $11
+    and "f"."grant_user_id" is not distinct from $12 and "f"."grant_session_id" is not distinct from $13
+    and ("f"."grant_user_id" is null or ("f"."user_found" is not null and "f"."user_disabled_at" is null and "f"."user_roles" = $14))
+    and ("f"."grant_session_id" is null or "f"."session_expires_at" > $2)
+  returning "r"."id"
+),
+"inserted" as (
+  insert into "refresh_tokens" ("id", "token_hash", "grant_id", "scope", "created_at", "idle_expires_at", "rotated_at", "successor_id", "successor_token_encrypted", "successor_access_token_encrypted", "successor_access_token_expires_at")
+  select $3, $15, $9, $10, $16, $17, null, null, null, null, null from "claimed"
+  returning "id"
+),
+"touched" as (
+  update "sessions" set "last_seen_at" = $2
+  where "id" = (select "grant_session_id" from "found") and "last_seen_at" < $18 and "expires_at" > $2 and exists (select 1 from "inserted")
+  returning "id"
+)
+select "found".*, exists (select 1 from "inserted") as "rotated" from "found"`;
+}
+
 const TOKEN_COLUMNS = ['t.id', 't.token_hash', 't.grant_id', 't.scope', 't.created_at', 't.idle_expires_at', 't.rotated_at', 't.successor_id', 't.successor_token_encrypted', 't.successor_access_token_encrypted', 't.successor_access_token_expires_at'] as const;
 
 function nullableNumber(value: number | null): number | null {
   return value === null ? null : Number(value);
 }
 
+/** The lookup's row as the port's shape. */
+function foundFrom(row: FoundRow): FoundRefreshToken {
+  return {
+    token: {
+      id: row.id,
+      token_hash: row.token_hash,
+      grant_id: row.grant_id,
+      scope: row.scope,
+      created_at: Number(row.created_at),
+      idle_expires_at: Number(row.idle_expires_at),
+      rotated_at: nullableNumber(row.rotated_at),
+      successor_id: row.successor_id,
+      successor_token_encrypted: row.successor_token_encrypted,
+      successor_access_token_encrypted: row.successor_access_token_encrypted,
+      successor_access_token_expires_at: nullableNumber(row.successor_access_token_expires_at),
+    },
+    successor: row.successor_found === null ? null : { rotatedAt: nullableNumber(row.successor_rotated_at) },
+    grant: { id: row.grant_id, client_id: row.grant_client_id, user_id: row.grant_user_id, session_id: row.grant_session_id, scope: row.grant_scope, created_at: Number(row.grant_created_at), expires_at: Number(row.grant_expires_at), revoked_at: nullableNumber(row.grant_revoked_at) },
+    session: row.session_expires_at === null || row.session_last_seen_at === null ? null : { expiresAt: Number(row.session_expires_at), lastSeenAt: Number(row.session_last_seen_at) },
+    user: row.user_found === null ? null : { disabled: row.user_disabled_at !== null, roles: stringList(row.user_roles) },
+  };
+}
 
 export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
   // The refresh path's queries, compiled once (prepared-query.ts). The token lookup also reads
@@ -143,6 +222,20 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
   const insertToken = preparedQuery<never, [string, string, string, string, number, number]>(db, 6, (id, hash, grantId, scope, createdAt, idleExpiresAt) =>
     db.insertInto('refresh_tokens').values({ id: id!, token_hash: hash!, grant_id: grantId!, scope: scope!, created_at: createdAt as unknown as number, idle_expires_at: idleExpiresAt as unknown as number, rotated_at: null, successor_id: null, successor_token_encrypted: null, successor_access_token_encrypted: null, successor_access_token_expires_at: null }),
   );
+  let rotateKnownSql: string | undefined;
+  /** PostgreSQL: lookup, claim, successor and the due session touch as one statement (rotateKnownPostgres). */
+  async function rotateKnownRefreshToken(known: KnownRotation, now: number, successor: RefreshTokenRow, response: SealedResponse): Promise<{ rotated: boolean; found: FoundRefreshToken | undefined }> {
+    rotateKnownSql ??= rotateKnownPostgres(findToken.statement([known.tokenHash]).sql);
+    const { grant } = known;
+    const parameters = [
+      known.tokenHash, now, successor.id, response.successor, response.accessToken, response.accessTokenExpiresAt,
+      known.tokenId, grant.client_id, grant.id, known.tokenScope, grant.scope, grant.user_id, grant.session_id,
+      known.roles === null ? null : JSON.stringify(known.roles), successor.token_hash, successor.created_at, successor.idle_expires_at, known.touchSessionSeenBefore,
+    ];
+    const result = await (direct ? direct.execute<FoundRow & { rotated: boolean }>(rotateKnownSql, parameters) : db.executeQuery(CompiledQuery.raw(rotateKnownSql, parameters) as CompiledQuery<FoundRow & { rotated: boolean }>));
+    const row = result.rows[0];
+    return row ? { rotated: row.rotated === true, found: foundFrom(row) } : { rotated: false, found: undefined };
+  }
   async function revokeWhere(filter: (query: ReturnType<typeof selectLive>) => ReturnType<typeof selectLive>, now: number): Promise<Grant[]> {
     const live = await filter(selectLive()).execute();
     if (live.length === 0) return [];
@@ -163,26 +256,7 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
     },
     findRefreshToken: async (tokenHash) => {
       const row = (await findToken([tokenHash])).rows[0];
-      if (!row) return undefined;
-      return {
-        token: {
-          id: row.id,
-          token_hash: row.token_hash,
-          grant_id: row.grant_id,
-          scope: row.scope,
-          created_at: Number(row.created_at),
-          idle_expires_at: Number(row.idle_expires_at),
-          rotated_at: nullableNumber(row.rotated_at),
-          successor_id: row.successor_id,
-          successor_token_encrypted: row.successor_token_encrypted,
-          successor_access_token_encrypted: row.successor_access_token_encrypted,
-          successor_access_token_expires_at: nullableNumber(row.successor_access_token_expires_at),
-        },
-        successor: row.successor_found === null ? null : { rotatedAt: nullableNumber(row.successor_rotated_at) },
-        grant: { id: row.grant_id, client_id: row.grant_client_id, user_id: row.grant_user_id, session_id: row.grant_session_id, scope: row.grant_scope, created_at: Number(row.grant_created_at), expires_at: Number(row.grant_expires_at), revoked_at: nullableNumber(row.grant_revoked_at) },
-        session: row.session_expires_at === null || row.session_last_seen_at === null ? null : { expiresAt: Number(row.session_expires_at), lastSeenAt: Number(row.session_last_seen_at) },
-        user: row.user_found === null ? null : { disabled: row.user_disabled_at !== null, roles: stringList(row.user_roles) },
-      };
+      return row ? foundFrom(row) : undefined;
     },
     rotateRefreshToken: async (tokenId, now, successor, response) => {
       const values = [successor.id, successor.token_hash, successor.grant_id, successor.scope, successor.created_at, successor.idle_expires_at] as const;
@@ -213,6 +287,7 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
         return true;
       });
     },
+    ...(postgres ? { rotateKnownRefreshToken } : {}),
     revokeGrant: async (grantId, now) => {
       const result = await db.updateTable('grants').set({ revoked_at: now }).where('id', '=', grantId).where('revoked_at', 'is', null).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
