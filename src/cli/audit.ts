@@ -1,0 +1,106 @@
+import { resolveMasterKey } from '../crypto/master-key.ts';
+import { createAuditKeyRing } from '../keys/audit-keys.ts';
+import { openStorage } from '../storage/open.ts';
+import { CheckpointRefusedError, readCheckpointFile, writeCheckpointFile } from '../features/audit/checkpoint-file.ts';
+import { pruneAuditLog, AuditPruneRefusedError } from '../features/audit/prune.ts';
+import { verifyAuditChain } from '../features/audit/verify.ts';
+import { AUDIT_KEYS_PURPOSE, AUDIT_MAC_PURPOSE, createConfiguredSealer } from '../features/audit/wiring.ts';
+import { CliError, loadCliConfig, parseSubcommand } from './command.ts';
+
+const HELP = `Usage: gatehouse audit <verify|seal|checkpoint|prune|key> [options]
+
+  audit verify [--from-checkpoint FILE] [--json]
+      Walks the audit chain and reports the first altered, deleted, inserted or reordered
+      record, every unsealed record whose MAC fails, and checkpoints that do not match.
+      With FILE (JSON lines from "audit checkpoint export" or auditCheckpointFile), every
+      checkpoint in it must be signed by a trusted audit key (else verification is refused)
+      and the chain must match each one. Exit 0 intact, 1 a finding or a refused file.
+  audit seal
+      Seals every pending record now (no settle delay) and signs a checkpoint of the head.
+  audit checkpoint export FILE
+      Seals, signs a checkpoint of the head, and writes every stored checkpoint to FILE.
+  audit prune --before DATE
+      Verifies the chain, then deletes the sealed records older than DATE (ISO 8601), keeping
+      the rest verifiable from a checkpoint signed at the cut.
+  audit key rotate | audit key export
+      A new checkpoint signing key (old ones keep verifying) | the public keys as a JWK Set.
+
+Options: --config FILE, --help
+`;
+
+export async function runAudit(argv: string[]): Promise<number> {
+  const parsed = parseSubcommand(argv, HELP, { json: { type: 'boolean' }, 'from-checkpoint': { type: 'string' }, before: { type: 'string' } });
+  if (typeof parsed === 'number') return parsed;
+  const { sub, values, positionals } = parsed;
+  if (!['verify', 'seal', 'checkpoint', 'prune', 'key'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
+  if (sub === 'checkpoint' && (positionals[0] !== 'export' || !positionals[1])) throw new CliError('usage: gatehouse audit checkpoint export FILE', 2);
+  if (sub === 'key' && !['rotate', 'export'].includes(positionals[0] ?? '')) throw new CliError('usage: gatehouse audit key rotate|export', 2);
+  let before: number | undefined;
+  if (sub === 'prune') {
+    before = values.before === undefined ? Number.NaN : Date.parse(values.before);
+    if (!Number.isFinite(before)) throw new CliError('audit prune needs --before DATE (ISO 8601, e.g. 2025-01-01)', 2);
+  }
+  const config = loadCliConfig(values.config);
+  if (!config) return 2;
+  const external = values['from-checkpoint'] === undefined ? undefined : await readCheckpointFile(values['from-checkpoint']).catch((error: unknown) => {
+    throw new CliError(`cannot use the checkpoint file: ${error instanceof Error ? error.message : String(error)}`, 1);
+  });
+  const storage = await openStorage(config);
+  try {
+    const masterKey = resolveMasterKey(config);
+    const { database } = storage;
+    const macKey = masterKey.derive(AUDIT_MAC_PURPOSE);
+    const keys = createAuditKeyRing({ db: database.db, sealKey: masterKey.derive(AUDIT_KEYS_PURPOSE) });
+    const sealer = createConfiguredSealer({ database, masterKey, config });
+    if (sub === 'verify') {
+      let report;
+      try {
+        report = await verifyAuditChain({ db: database.db, macKey, keys: await keys.trusted(), ...(external ? { external } : {}) });
+      } catch (error) {
+        if (error instanceof CheckpointRefusedError) throw new CliError(`checkpoint file refused: ${error.message}`, 1);
+        throw error;
+      }
+      if (values.json === true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else {
+        process.stdout.write(`chain seq ${report.fromSeq}…${report.throughSeq}: ${report.checked} records checked, ${report.checkpointsMatched} signed checkpoints matched${report.externalThroughSeq === null ? '' : `, external checkpoints through seq ${report.externalThroughSeq}`}; ${report.unsealed} not yet sealed\n`);
+        for (const problem of report.problems) process.stdout.write(`${problem.kind.toUpperCase()}${problem.seq === undefined ? '' : ` at seq ${problem.seq}`}: ${problem.message}\n`);
+        process.stdout.write(report.ok ? 'OK: the audit log is intact\n' : 'FAILED: the audit log was tampered with\n');
+      }
+      return report.ok ? 0 : 1;
+    }
+    if (sub === 'seal' || sub === 'checkpoint') {
+      const sealed = await sealer.seal({ settleMs: 0 });
+      const made = await sealer.checkpoint({ force: true });
+      if (sub === 'seal') {
+        process.stdout.write(`sealed ${sealed} records${made ? `; checkpoint at seq ${made.seq}` : ''}\n`);
+        return 0;
+      }
+      const checkpoints = (await database.db.selectFrom('audit_checkpoints').selectAll().orderBy('seq', 'asc').execute()).map((row) => ({ ...row, seq: Number(row.seq), at: Number(row.at) }));
+      await writeCheckpointFile(positionals[1]!, checkpoints);
+      process.stdout.write(`wrote ${checkpoints.length} checkpoints to ${positionals[1]!}\n`);
+      return 0;
+    }
+    if (sub === 'prune') {
+      await sealer.seal({ settleMs: 0 });
+      try {
+        const result = await pruneAuditLog({ db: database.db, macKey, keys, before: before! });
+        process.stdout.write(`pruned ${result.deleted} records; the chain now starts after seq ${result.throughSeq}\n`);
+        return 0;
+      } catch (error) {
+        if (error instanceof AuditPruneRefusedError) throw new CliError(error.message, 1);
+        throw error;
+      }
+    }
+    if (positionals[0] === 'rotate') {
+      const key = await keys.rotate();
+      process.stdout.write(`created audit key ${key.kid}\n`);
+      return 0;
+    }
+    await keys.current();
+    const trusted = await keys.trusted();
+    process.stdout.write(`${JSON.stringify({ keys: [...trusted.values()].map((key) => key.publicJwk) }, null, 2)}\n`);
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}
