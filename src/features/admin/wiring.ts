@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../config/schema.ts';
+import type { Kysely } from 'kysely';
+import type { DatabaseSchema } from '../../storage/sql/schema.ts';
+import type { OneTimeTokenStore, UserStore } from '../accounts/store.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
+import type { ClientStore } from '../clients/store.ts';
+import type { Mailer } from '../email/mailer.ts';
+import { listApplications } from '../oauth/applications/routes.ts';
+import type { ConsentStore } from '../oauth/consents/store.ts';
+import type { SessionAuth } from '../sessions/http.ts';
+import type { SessionService } from '../sessions/service.ts';
+import { createIdentityStore } from '../social/store.ts';
+import type { RevocationService } from '../tokens/revocation.ts';
+import type { TokenStore } from '../tokens/store.ts';
+import type { AccessTokenVerifier } from '../tokens/verify.ts';
+import { createAdminAccess, type AdminAccess } from './access.ts';
+import { registerAdminUserRoutes } from './users-routes.ts';
+import { createUserAdmin, type UserAdmin } from './users/service.ts';
+import { createUserAdminStore } from './users/store.ts';
+
+export interface UserAdminDeps {
+  db: Kysely<DatabaseSchema>;
+  users: UserStore;
+  oneTimeTokens: OneTimeTokenStore;
+  sessions: SessionService;
+  revocations: RevocationService;
+  tokenStore: TokenStore;
+  consents: ConsentStore;
+  clients: ClientStore;
+  mailer: Mailer;
+  audit: AuditLog;
+  config: Pick<Config, 'publicUrl' | 'passwordResetTtlSeconds'>;
+  now: () => number;
+  onBackgroundError: (error: unknown, what: string) => void;
+}
+
+/** The user administration service, built the same way by the server and the CLI (one code path). */
+export function buildUserAdmin(deps: UserAdminDeps): UserAdmin {
+  return createUserAdmin({
+    users: deps.users,
+    store: createUserAdminStore(deps.db),
+    sessions: deps.sessions,
+    revocations: deps.revocations,
+    oneTimeTokens: deps.oneTimeTokens,
+    identities: createIdentityStore(deps.db),
+    applications: {
+      list: (userId) => listApplications(userId, { consents: deps.consents, tokenStore: deps.tokenStore, clients: deps.clients, now: deps.now }),
+      // The admin service audits the revocation itself, with the acting admin.
+      revoke: async (userId, clientId) => {
+        await deps.consents.revoke(userId, clientId);
+        await deps.revocations.revokeUserClient(userId, clientId);
+      },
+    },
+    mailer: deps.mailer,
+    audit: deps.audit,
+    config: deps.config,
+    now: deps.now,
+    onBackgroundError: deps.onBackgroundError,
+  });
+}
+
+/** Everything under `/api/admin/` that this module owns, behind one access check (access.ts). */
+export function registerAdminApi(app: FastifyInstance, deps: UserAdminDeps & { auth: SessionAuth; verifier: AccessTokenVerifier; issuer: string }): { access: AdminAccess } {
+  const access = createAdminAccess({ auth: deps.auth, users: deps.users, verifier: deps.verifier, clients: deps.clients, issuer: deps.issuer });
+  registerAdminUserRoutes(app, { admin: buildUserAdmin(deps), access });
+  return { access };
+}
