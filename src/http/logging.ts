@@ -31,47 +31,61 @@ function decoded(text: string): string {
   }
 }
 
-function isCredentialParameter(name: string, value: string): boolean {
-  return URL_CREDENTIAL_NAME.test(name) || isSecretName(name) || SECRET_SHAPED_VALUE.test(value);
+/** Shaped like a secret as sent or as decoded (a stray `%` or a `+` must not hide one). */
+function secretShaped(raw: string): boolean {
+  return SECRET_SHAPED_VALUE.test(raw) || SECRET_SHAPED_VALUE.test(decoded(raw)) || SECRET_SHAPED_VALUE.test(raw.replace(/%[0-9A-Fa-f]{2}|%/g, ''));
 }
 
-/** `segment;name=value;…` with credential-like path parameters masked (`;jsessionid=…`). */
-function redactPathSegment(segment: string): string {
-  if (SECRET_SHAPED_VALUE.test(decoded(segment))) return REDACTED;
-  const semicolon = segment.indexOf(';');
-  if (semicolon === -1) return segment;
-  const [head, ...parameters] = segment.split(';');
-  const masked = parameters.map((parameter) => {
-    const equals = parameter.indexOf('=');
-    const name = decoded(equals === -1 ? parameter : parameter.slice(0, equals));
-    const value = equals === -1 ? '' : decoded(parameter.slice(equals + 1));
-    if (equals === -1) return SECRET_SHAPED_VALUE.test(name) ? REDACTED : parameter;
-    return isCredentialParameter(name, value) ? `${parameter.slice(0, equals)}=${REDACTED}` : parameter;
-  });
-  return [redactPathSegment(head ?? ''), ...masked].join(';');
+function isCredentialParameter(name: string, rawValue: string): boolean {
+  return URL_CREDENTIAL_NAME.test(name) || isSecretName(name) || secretShaped(rawValue);
+}
+
+/** `name=value` (or a bare `value`) with its value masked when it may be a credential. */
+function redactParameter(part: string, depth: number): string {
+  const equals = part.indexOf('=');
+  if (equals === -1) return secretShaped(part) ? REDACTED : part;
+  const rawName = part.slice(0, equals);
+  const rawValue = part.slice(equals + 1);
+  if (isCredentialParameter(decoded(rawName), rawValue)) return `${rawName}=${REDACTED}`;
+  // A URL inside a value (`return_to=/reset-password?token=…`, `redirect_uri=…`) is redacted too.
+  const value = decoded(rawValue);
+  if (depth < 3 && /[?=;#]/.test(value)) {
+    const inner = redactUrlAt(value, depth + 1);
+    if (inner !== value) return `${rawName}=${encodeURIComponent(inner)}`;
+  }
+  return part;
+}
+
+/** `segment;name=value;…` with credential-like path parameters masked (`;jsessionid=…`, also spelled `%3B`). */
+function redactPathSegment(segment: string, depth: number): string {
+  if (secretShaped(segment)) return REDACTED;
+  const text = /%3b/i.test(segment) ? decoded(segment) : segment;
+  if (!text.includes(';')) return segment;
+  const [head, ...parameters] = text.split(';');
+  return [redactPathSegment(head ?? '', depth), ...parameters.map((parameter) => redactParameter(parameter, depth))].join(';');
 }
 
 /**
  * A request URL fit for a log line: every query parameter and `;` path parameter whose name looks
- * like a credential, and every value or path segment shaped like one of our secrets, is masked.
- * Tokens belong in headers and bodies (SEC-SESS-05: the server never reads them from a URL), but
- * a client that puts one in a URL must not get it written to the log in clear (SEC-ASVS-13).
+ * like a credential, and every value or path segment shaped like one of our secrets, is masked —
+ * also inside URLs carried in a value (`return_to`); a fragment is dropped. Tokens belong in
+ * headers and bodies (SEC-SESS-05: the server never reads them from a URL), but a client that
+ * puts one in a URL must not get it written to the log in clear (SEC-ASVS-13).
  */
 export function redactUrl(url: string): string {
-  const question = url.indexOf('?');
-  const path = question === -1 ? url : url.slice(0, question);
-  let out = path.length >= 32 || path.includes(';') ? path.split('/').map(redactPathSegment).join('/') : path;
-  if (question === -1) return out;
-  const query = url.slice(question + 1);
-  const parts = query.split('&').map((part) => {
-    const equals = part.indexOf('=');
-    const name = decoded(equals === -1 ? part : part.slice(0, equals));
-    const value = equals === -1 ? '' : decoded(part.slice(equals + 1));
-    if (equals === -1) return SECRET_SHAPED_VALUE.test(name) ? REDACTED : part;
-    return isCredentialParameter(name, value) ? `${part.slice(0, equals)}=${REDACTED}` : part;
-  });
-  out += `?${parts.join('&')}`;
-  return out;
+  return redactUrlAt(url, 0);
+}
+
+function redactUrlAt(url: string, depth: number): string {
+  const hash = url.indexOf('#');
+  const fragment = hash === -1 ? '' : `#${REDACTED}`;
+  const withoutFragment = hash === -1 ? url : url.slice(0, hash);
+  const question = withoutFragment.indexOf('?');
+  const path = question === -1 ? withoutFragment : withoutFragment.slice(0, question);
+  const redactedPath = path.length >= 32 || /;|%3b/i.test(path) ? path.split('/').map((segment) => redactPathSegment(segment, depth)).join('/') : path;
+  if (question === -1) return redactedPath + fragment;
+  const query = withoutFragment.slice(question + 1).split('&').map((part) => redactParameter(part, depth)).join('&');
+  return `${redactedPath}?${query}${fragment}`;
 }
 
 /** Replaces secret-named fields in plain objects (not class instances), a few levels deep. */

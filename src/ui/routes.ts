@@ -1,3 +1,4 @@
+import { toApiError } from '../http/errors.ts';
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors/catalog.ts';
 import type { Csrf } from '../http/csrf.ts';
@@ -45,6 +46,10 @@ export async function attempt<T>(work: () => Promise<T>): Promise<Outcome<T>> {
     return { ok: true, value: await work() };
   } catch (error) {
     if (error instanceof ApiError) return { ok: false, error };
+    // Backends down or the hash queue full (503 with Retry-After): the page shows the message on
+    // the form, like any refusal, instead of an error page.
+    const known = error instanceof Error ? toApiError(error) : undefined;
+    if (known && known.status === 503) return { ok: false, error: known };
     throw error;
   }
 }

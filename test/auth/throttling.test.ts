@@ -252,8 +252,8 @@ describe('SEC-PWD-14: the lockout cannot keep the owner out (device cookies)', (
     const bob = await ownerWithDevice();
     const aliceDevice = `${DEVICE}=${alice.owner.jar.get(DEVICE)!}`;
     const bobDevice = `${DEVICE}=${bob.owner.jar.get(DEVICE)!}`;
-    const [nonce, signature] = alice.owner.jar.get(DEVICE)!.split('.') as [string, string];
-    const forged = `${DEVICE}=${nonce}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    const [nonce, issued, signature] = alice.owner.jar.get(DEVICE)!.split('.') as [string, string, string];
+    const forged = `${DEVICE}=${nonce}.${issued}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
     await attack(t, alice.email, 6);
     const tryWith = (cookie: string) => postJSON(t, '/api/auth/sign-in', { email: alice.email, password: PASSWORD }, { ...fromIp('198.51.100.54'), cookie });
     assert.equal((await tryWith(bobDevice)).statusCode, 429, 'bob\'s device cookie does not unlock alice');
@@ -275,7 +275,7 @@ describe('SEC-PWD-14: the lockout cannot keep the owner out (device cookies)', (
     const first = await postJSON(t, '/api/auth/sign-in', { email, password: PASSWORD, client_id: 'mobile' }, fromIp('198.51.100.55'));
     assert.equal(first.statusCode, 200, first.body);
     const deviceToken = first.json().device_token as string;
-    assert.match(deviceToken, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
+    assert.match(deviceToken, /^[A-Za-z0-9_-]{22}\.[0-9a-z]{1,9}\.[A-Za-z0-9_-]{43}$/);
     await attack(t, email, 6);
     const without = await postJSON(t, '/api/auth/sign-in', { email, password: PASSWORD, client_id: 'mobile' }, fromIp('198.51.100.55'));
     assert.equal(without.statusCode, 429, 'an app without its device token is untrusted');
@@ -307,6 +307,42 @@ describe('SEC-PWD-14: the lockout cannot keep the owner out (device cookies)', (
     const user = await t.storage.database.db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow();
     const audited = await t.storage.database.db.selectFrom('audit_events').select('detail').where('type', '=', 'lockout').where('user_id', '=', user.id).execute();
     assert.equal(audited.length, 1, 'the notification is audited against the account');
+  });
+});
+
+describe('SEC-PWD-11 / SEC-PWD-14: the device budgets never add up past 100 failures an hour, and a password change revokes every device', () => {
+  let t: TestApp;
+  let clock = 1_800_000_000_000;
+  before(async () => {
+    t = await createOAuthApp({ now: () => clock, env: { GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1', GATEHOUSE_SIGN_IN_LIMIT_PER_IP: '100000', GATEHOUSE_LOCKOUT_THRESHOLD: '60', GATEHOUSE_LOCKOUT_BASE_DELAY_SECONDS: '3600', GATEHOUSE_LOCKOUT_MAX_DELAY_SECONDS: '3600' } });
+  });
+  after(() => t.close());
+
+  it('untrusted failures plus a stolen device entry are checked at most 100 times in the hour', async () => {
+    const email = 'ceiling@example.com';
+    await registerAndSignIn(t, email, PASSWORD, fromIp('198.51.100.70'));
+    const stolen = createBrowser(t.app);
+    assert.equal((await pageSignIn(stolen, email, PASSWORD)).statusCode, 303, 'the device entry an attacker will hold');
+    const untrusted = await attack(t, email, 70);
+    assert.equal(untrusted.filter((status) => status === 401).length, 60, 'the untrusted budget: 60 checks, then locked');
+    const trusted: number[] = [];
+    for (let i = 0; i < 60; i++) trusted.push((await pageSignIn(stolen, email, `stolen device guess ${i}`)).statusCode);
+    const checked = trusted.filter((status) => status === 200 || status === 401).length;
+    assert.equal(checked, 40, `the device's own budget stops at the account ceiling of 100 (${trusted.join(',')})`);
+    assert.ok(trusted.slice(40).every((status) => status === 429), 'then 429');
+    clock += 3_600_000 + 1000;
+    assert.equal((await pageSignIn(stolen, email, PASSWORD)).statusCode, 303, 'an hour later the device signs in');
+  });
+
+  it('a device trusted before a password change is untrusted after it', async () => {
+    const email = 'changed@example.com';
+    const session = await registerAndSignIn(t, email, PASSWORD, fromIp('198.51.100.71'));
+    const old = createBrowser(t.app);
+    assert.equal((await pageSignIn(old, email, PASSWORD)).statusCode, 303);
+    const changed = await postJSON(t, '/api/auth/change-password', { current_password: PASSWORD, new_password: NEW_PASSWORD }, { cookie: session, ...fromIp('198.51.100.71') });
+    assert.equal(changed.statusCode, 200, changed.body);
+    await attack(t, email, 61, 'after change');
+    assert.equal((await pageSignIn(old, email, NEW_PASSWORD)).statusCode, 429, 'the old device entry no longer selects its own budget');
   });
 });
 

@@ -90,6 +90,22 @@ describe('SEC-ASVS-13 credentials in URLs are masked in the log', () => {
     assert.equal(redactUrl('/api/auth/sessions/01JDXQ5N3K8Z7Y6W5V4T3S2R1Q'), '/api/auth/sessions/01JDXQ5N3K8Z7Y6W5V4T3S2R1Q');
   });
 
+  it('a URL inside a value (return_to, redirect_uri) is redacted too; a fragment is dropped; stray % and + do not hide a secret', () => {
+    const secret = 'Zq3xY8vB2nM5kL7pQ1wE4rT6yU9iO0aS_-dFgHjK12';
+    const cases = [
+      `/login?return_to=${encodeURIComponent(`/authorize/continue?interaction=${secret}`)}`,
+      `/login?return_to=${encodeURIComponent(`/reset-password?token=${secret}`)}`,
+      `/login?next=${encodeURIComponent(`/x?a=1&session=hunter2${secret}`)}`,
+      `/x?a=1#access_token=${secret}`,
+      `/x?foo=${secret}%`,
+      `/x?foo=${secret.slice(0, 20)}+${secret.slice(20)}`,
+      `/x%3Bjsessionid=${secret}`,
+      `/api/auth/session%3bsid=${secret}`,
+    ];
+    for (const url of cases) assert.ok(!redactUrl(url).includes(secret.slice(4, 30)), `${url} → ${redactUrl(url)}`);
+    assert.equal(redactUrl('/login?return_to=%2Faccount'), '/login?return_to=%2Faccount', 'a harmless return_to stays readable');
+  });
+
   it('malformed percent-encoding does not throw and is still masked by name', () => {
     assert.ok(!redactUrl('/x?session=%E0%A4%A&a=%').includes('%E0%A4%A'));
     assert.ok(!redactUrl('/x;jsessionid=%ZZsecret').includes('secret'));

@@ -117,3 +117,42 @@ describe('PostgreSQL connection lost while checked out', { skip: skipUnless(post
     assert.doesNotMatch(JSON.stringify(mapped.toJSON()), /57P01|terminat|postgres|select/i);
   });
 });
+
+describe('what is not a lost connection', { skip: skipUnless(postgres) }, () => {
+  let scratch: { url: string; drop: () => Promise<void> };
+  let database: Database;
+  before(async () => {
+    scratch = await createTestDatabase();
+    database = openDatabase({ url: scratch.url, poolSize: 2 });
+    const { migrateToLatest } = await import('../../src/storage/sql/migrate.ts');
+    await migrateToLatest(database);
+  });
+  after(async () => {
+    await database?.close();
+    await scratch?.drop();
+  });
+
+  it('08P01 protocol_violation (a statement with more parameters than the protocol carries) is not a 503', async () => {
+    const ids = Array.from({ length: 70_000 }, (_, index) => `id-${index}`);
+    const failure = await database.db.selectFrom('grants').select('id').where('id', 'in', ids).execute().then(() => undefined, (error: unknown) => error as Error);
+    assert.ok(failure, 'the statement is refused');
+    assert.ok(!(failure instanceof DatabaseUnavailableError), `not classified as a lost connection: ${failure.message}`);
+    assert.notEqual(toApiError(failure)?.status, 503);
+    assert.equal((await sql<{ one: number }>`select 1 as one`.execute(database.db)).rows[0]?.one, 1, 'the connection is fine');
+  });
+
+  it('revoking every grant of a user with more grants than a statement takes parameters revokes them all (one UPDATE … RETURNING)', async () => {
+    const { createSqlTokenStore } = await import('../../src/features/tokens/store.ts');
+    const count = 70_000;
+    await database.db.transaction().execute(async (trx) => {
+      // The grants only: no client or user rows needed for what is tested (foreign keys off in this transaction).
+      await sql`set local session_replication_role = replica`.execute(trx);
+      await sql`insert into grants (id, client_id, user_id, session_id, scope, created_at, expires_at, revoked_at)
+        select 'g-' || n, 'many', 'u-many', null, 'openid', 1, 9999999999999, null from generate_series(1, ${count}) as n`.execute(trx);
+    });
+    const revoked = await createSqlTokenStore(database.db).revokeGrantsOfUser('u-many', 5);
+    assert.equal(revoked.length, count);
+    const live = await database.db.selectFrom('grants').select((eb) => eb.fn.countAll<number>().as('n')).where('user_id', '=', 'u-many').where('revoked_at', 'is', null).executeTakeFirstOrThrow();
+    assert.equal(Number(live.n), 0);
+  });
+});

@@ -1,4 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { MFA_REQUIRED_RESPONSE, MfaRequiredError } from '../mfa/errors.ts';
+import { setPendingCookie } from '../mfa/http.ts';
 import { apiError } from '../../errors/catalog.ts';
 import { authTag, emailField, emptyBody, errorResponse, passwordField, sessionSchema, tokenField, userSchema } from '../../http/schemas.ts';
 import type { SessionAuth } from '../sessions/http.ts';
@@ -8,6 +10,19 @@ import { presentedDevice, setDeviceCookie } from '../password-login/http.ts';
 import type { ClientInfo } from './context.ts';
 import type { AccountsService } from './service.ts';
 import type { FirstPartyTokens } from '../tokens/first-party.ts';
+
+/**
+ * docs/mfa.md: the password was right but a second factor is due — 401 `mfa_required` saying how
+ * to finish; browsers get the pending cookie, apps an `mfa_token` to send with their client_id.
+ */
+function mfaAnswer(reply: FastifyReply, forApp: boolean) {
+  return (error: unknown): { mfaRequired: Record<string, unknown> } => {
+    if (!(error instanceof MfaRequiredError)) throw error;
+    if (!forApp) setPendingCookie(reply, error.pendingToken);
+    reply.code(401).header('cache-control', 'no-store');
+    return { mfaRequired: error.body({ includeToken: forApp }) };
+  };
+}
 
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const agent = request.headers['user-agent'];
@@ -63,7 +78,7 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
             device_token: { type: 'string' },
           },
         },
-        401: errorResponse,
+        401: MFA_REQUIRED_RESPONSE,
         429: errorResponse,
       },
     },
@@ -74,11 +89,13 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
       // The device session lives as long as the grant; each refresh marks it seen. The app keeps
       // its device binding as `device_token` (same format and rules as the device cookie).
       const credentials = { email: request.body.email, password: request.body.password };
-      const result = await login.signIn(credentials, clientInfo(request), { sessionLifetimeMs: deps.firstPartyTokens.sessionLifetimeMs(client), device: request.body.device_token });
+      const result = await login.signIn(credentials, clientInfo(request), { sessionLifetimeMs: deps.firstPartyTokens.sessionLifetimeMs(client), device: request.body.device_token, secondStepChannel: `client:${client.clientId}` }).catch(mfaAnswer(reply, true));
+      if ('mfaRequired' in result) return result.mfaRequired;
       reply.header('cache-control', 'no-store');
       return { ...(await deps.firstPartyTokens.issue(client, result)), device_token: result.device };
     }
-    const result = await login.signIn(request.body, clientInfo(request), { device: presentedDevice(request) });
+    const result = await login.signIn(request.body, clientInfo(request), { device: presentedDevice(request) }).catch(mfaAnswer(reply, false));
+    if ('mfaRequired' in result) return result.mfaRequired;
     // A new session id at every sign-in; whatever cookie came in is replaced (SEC-SESS-01).
     auth.setCookie(reply, result.token);
     setDeviceCookie(reply, result.device);
@@ -125,9 +142,9 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
       response: { 200: pendingMessage, 400: errorResponse, 429: errorResponse },
     },
   }, async (request, reply) => {
-    const { email } = await accounts.resetPassword(request.body.token, request.body.password, clientInfo(request));
+    const account = await accounts.resetPassword(request.body.token, request.body.password, clientInfo(request));
     // SEC-PWD-14: the reset proved the mailbox; this browser becomes a trusted device for the account.
-    setDeviceCookie(reply, login.trustDevice(presentedDevice(request), email));
+    setDeviceCookie(reply, login.trustDevice(presentedDevice(request), account));
     return { status: 'password_reset', message: 'Password changed. Sign in with the new password.' };
   });
 

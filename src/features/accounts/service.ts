@@ -2,6 +2,7 @@ import { apiError } from '../../errors/catalog.ts';
 import { newId } from '../../crypto/random.ts';
 import { accountContext, requireAcceptablePassword } from './password-policy.ts';
 import { tooManyRequests, type RateLimitRule } from '../rate-limit/limiter.ts';
+import { ACCOUNT_FAILURES } from '../rate-limit/lockout.ts';
 import { clientKey } from '../rate-limit/client-key.ts';
 import { alreadyRegisteredMail, passwordChangedMail, passwordResetMail, verificationMail } from '../email/templates.ts';
 import type { OutgoingMail } from '../email/mailer.ts';
@@ -112,7 +113,7 @@ export function createAccountsService(context: AccountsContext) {
     },
 
     /** Sets a new password from a reset link; ends every session of the user. */
-    async resetPassword(token: string, password: string, client: ClientInfo): Promise<{ email: string }> {
+    async resetPassword(token: string, password: string, client: ClientInfo): Promise<{ email: string; passwordHash: string }> {
       await limit(rules.verifyIp, clientKey(client.ip));
       const invalidLink = () => apiError('invalid_link', 'This reset link is invalid, expired or already used. Request a new one.');
       // The policy with the account's context (SEC-PWD-06), checked before the link is redeemed
@@ -133,8 +134,9 @@ export function createAccountsService(context: AccountsContext) {
       await context.lockout.clear(user.email);
       await audit.record({ type: 'password-reset', outcome: 'success', userId, ip: client.ip, userAgent: client.userAgent });
       sendInBackground(passwordChangedMail({ to: user.email }), 'password changed mail');
-      // The account whose mailbox the link proved: the caller may trust this browser for it (SEC-PWD-14).
-      return { email: user.email };
+      // The account whose mailbox the link proved, as its credentials are now: the caller may
+      // trust this browser for it (SEC-PWD-14; the hash only feeds the device cookie's MAC).
+      return { email: user.email, passwordHash };
     },
 
     /** Requires the current password; ends the user's other sessions and renews this one. */
@@ -144,9 +146,13 @@ export function createAccountsService(context: AccountsContext) {
       const budget = `change-password:${record.session.id}`;
       const gate = await context.lockout.begin(budget);
       if (!gate.allowed) throw tooManyRequests({ allowed: false, count: 0, retryAfterSeconds: gate.retryAfterSeconds });
+      // Every budget also counts against the account's hourly ceiling (SEC-PWD-11, SEC-PWD-08).
+      const ceiling = await limiter.peek(ACCOUNT_FAILURES, record.user.email);
+      if (!ceiling.allowed) throw tooManyRequests(ceiling);
       const user = await users.findById(record.user.id);
       const verdict = user?.passwordHash ? await hasher.verify(user.passwordHash, input.currentPassword) : { ok: await hasher.verifyDummy(input.currentPassword), needsRehash: false };
       if (!user || !verdict.ok) {
+        await limiter.hit(ACCOUNT_FAILURES, record.user.email);
         await audit.record({ type: 'password-change', outcome: 'failure', userId: record.user.id, ip: client.ip, userAgent: client.userAgent, detail: { reason: 'wrong current password' } });
         throw apiError('invalid_credentials', 'The current password is incorrect.');
       }

@@ -2,14 +2,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostCookie } from '../../http/cookies.ts';
-import { createDeviceCookies, DEVICE_COOKIE_NAME, MAX_ENTRIES } from './device-cookie.ts';
+import { createDeviceCookies, credentialEpoch, DEVICE_COOKIE_MAX_AGE_SECONDS, DEVICE_COOKIE_NAME, MAX_ENTRIES } from './device-cookie.ts';
 
 const KEY = Buffer.alloc(32, 1);
-const ALICE = 'alice@example.com';
-const BOB = 'bob@example.com';
+const account = (login: string, passwordHash: string | null = `$argon2id$${login}`) => ({ login, epoch: credentialEpoch(passwordHash) });
+const ALICE = account('alice@example.com');
+const BOB = account('bob@example.com');
+const user = (index: number) => account(`user${index}@example.com`);
 
 describe('device cookies', () => {
-  const devices = createDeviceCookies(KEY);
+  let clock = 1_800_000_000_000;
+  const devices = createDeviceCookies(KEY, () => clock);
 
   it('trusts an issued cookie for its login only; it names no account and is a valid __Host- cookie value', () => {
     const value = devices.issue(undefined, ALICE);
@@ -21,13 +24,14 @@ describe('device cookies', () => {
 
   it('does not trust forged, altered or foreign-key cookies, or garbage', () => {
     const value = devices.issue(undefined, ALICE);
-    const [nonce, signature] = value.split('.') as [string, string];
-    const flipped = `${nonce}.${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`;
-    const otherNonce = `${'x'.repeat(22)}.${signature}`;
-    for (const forged of [flipped, otherNonce, `${nonce}.`, nonce, '', 'x'.repeat(5000), `${value}~${'y'.repeat(400)}`.slice(0, 10)]) {
+    const [nonce, issued, signature] = value.split('.') as [string, string, string];
+    const flipped = `${nonce}.${issued}.${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`;
+    const otherNonce = `${'x'.repeat(22)}.${issued}.${signature}`;
+    const laterIssue = `${nonce}.${(Number.parseInt(issued, 36) + 1).toString(36)}.${signature}`;
+    for (const forged of [flipped, otherNonce, laterIssue, `${nonce}.${signature}`, `${nonce}.${issued}.`, nonce, '', 'x'.repeat(5000), `${value}~${'y'.repeat(400)}`.slice(0, 10)]) {
       assert.equal(devices.trustedNonce(forged, ALICE), undefined, forged.slice(0, 40));
     }
-    assert.equal(createDeviceCookies(Buffer.alloc(32, 2)).trustedNonce(value, ALICE), undefined, 'signed with another key');
+    assert.equal(createDeviceCookies(Buffer.alloc(32, 2), () => clock).trustedNonce(value, ALICE), undefined, 'signed with another key');
     assert.equal(devices.trustedNonce(undefined, ALICE), undefined);
   });
 
@@ -42,10 +46,29 @@ describe('device cookies', () => {
     let value = devices.issue(undefined, ALICE);
     value = devices.issue(value, BOB);
     assert.ok(devices.trustedNonce(value, ALICE) !== undefined && devices.trustedNonce(value, BOB) !== undefined, 'both accounts trusted');
-    for (let index = 0; index < MAX_ENTRIES; index += 1) value = devices.issue(value, `user${index}@example.com`);
+    for (let index = 0; index < MAX_ENTRIES; index += 1) value = devices.issue(value, user(index));
     assert.equal(value.split('~').length, MAX_ENTRIES);
     assert.equal(devices.trustedNonce(value, ALICE), undefined, 'the oldest entries drop off');
-    assert.ok(devices.trustedNonce(value, `user${MAX_ENTRIES - 1}@example.com`) !== undefined);
+    assert.ok(devices.trustedNonce(value, user(MAX_ENTRIES - 1)) !== undefined);
+  });
+
+  it('an entry stops being trusted when the account\'s password changes (a reset or change revokes every device)', () => {
+    const value = devices.issue(undefined, ALICE);
+    assert.ok(devices.trustedNonce(value, ALICE) !== undefined);
+    assert.equal(devices.trustedNonce(value, account('alice@example.com', '$argon2id$new-password')), undefined, 'another password hash: another epoch');
+    assert.equal(devices.trustedNonce(value, account('alice@example.com', null)), undefined, 'the password removed');
+  });
+
+  it('the server refuses an entry older than its lifetime, whatever the browser kept', () => {
+    const issuedAt = clock;
+    const value = devices.issue(undefined, ALICE);
+    clock = issuedAt + (DEVICE_COOKIE_MAX_AGE_SECONDS - 1) * 1000;
+    assert.ok(devices.trustedNonce(value, ALICE) !== undefined, 'just inside its lifetime');
+    clock = issuedAt + DEVICE_COOKIE_MAX_AGE_SECONDS * 1000;
+    assert.equal(devices.trustedNonce(value, ALICE), undefined, 'expired');
+    clock = issuedAt - 120_000;
+    assert.equal(devices.trustedNonce(value, ALICE), undefined, 'issued in the future (beyond clock skew)');
+    clock = issuedAt;
   });
 
   it('refuses a key shorter than 32 bytes', () => {

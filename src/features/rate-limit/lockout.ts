@@ -61,6 +61,15 @@ export interface Lockout {
 }
 
 /** Lockouts within this window escalate the delay; afterwards the next one starts at the base. */
+/**
+ * SEC-PWD-11: at most 100 failed password checks per account per hour, across every budget
+ * (sign-in on untrusted devices, each trusted device, change-password per session) — checked
+ * with the rate limiter (`peek` before the check, `hit` on a failure). An attacker who holds none
+ * of the owner's devices or sessions gets at most ~40 an hour from the lockout, so this ceiling
+ * cannot be used to lock the owner out.
+ */
+export const ACCOUNT_FAILURES = { name: 'password-failures:account', limit: 100, windowMs: 3_600_000 } as const;
+
 export const LOCKOUT_HISTORY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export function createLockout(store: EphemeralStore, policy: LockoutPolicy, now: () => number = Date.now): Lockout {

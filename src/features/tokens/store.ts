@@ -110,6 +110,7 @@ interface FoundRow extends RefreshTokenRow {
   grant_created_at: number;
   grant_expires_at: number;
   grant_revoked_at: number | null;
+  grant_jkt: string | null;
 }
 
 /**
@@ -183,7 +184,7 @@ function foundFrom(row: FoundRow): FoundRefreshToken {
       successor_access_token_expires_at: nullableNumber(row.successor_access_token_expires_at),
     },
     successor: row.successor_found === null ? null : { rotatedAt: nullableNumber(row.successor_rotated_at) },
-    grant: { id: row.grant_id, client_id: row.grant_client_id, user_id: row.grant_user_id, session_id: row.grant_session_id, scope: row.grant_scope, created_at: Number(row.grant_created_at), expires_at: Number(row.grant_expires_at), revoked_at: nullableNumber(row.grant_revoked_at) },
+    grant: { id: row.grant_id, client_id: row.grant_client_id, user_id: row.grant_user_id, session_id: row.grant_session_id, scope: row.grant_scope, created_at: Number(row.grant_created_at), expires_at: Number(row.grant_expires_at), revoked_at: nullableNumber(row.grant_revoked_at), jkt: row.grant_jkt ?? null },
     session: row.session_expires_at === null || row.session_last_seen_at === null ? null : { expiresAt: Number(row.session_expires_at), lastSeenAt: Number(row.session_last_seen_at) },
     user: row.user_found === null ? null : { disabled: row.user_disabled_at !== null, roles: stringList(row.user_roles) },
   };
@@ -203,7 +204,7 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
       .leftJoin('refresh_tokens as n', 'n.id', 't.successor_id')
       .select(TOKEN_COLUMNS)
       .select(['n.id as successor_found', 'n.rotated_at as successor_rotated_at'])
-      .select(['g.client_id as grant_client_id', 'g.user_id as grant_user_id', 'g.session_id as grant_session_id', 'g.scope as grant_scope', 'g.created_at as grant_created_at', 'g.expires_at as grant_expires_at', 'g.revoked_at as grant_revoked_at'])
+      .select(['g.client_id as grant_client_id', 'g.user_id as grant_user_id', 'g.session_id as grant_session_id', 'g.scope as grant_scope', 'g.created_at as grant_created_at', 'g.expires_at as grant_expires_at', 'g.revoked_at as grant_revoked_at', 'g.jkt as grant_jkt'])
       .select(['s.expires_at as session_expires_at', 's.last_seen_at as session_last_seen_at', 'u.id as user_found', 'u.disabled_at as user_disabled_at', 'u.roles as user_roles'])
       .where('t.token_hash', '=', hash!),
   );
@@ -236,11 +237,17 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
     const row = result.rows[0];
     return row ? { rotated: row.rotated === true, found: foundFrom(row) } : { rotated: false, found: undefined };
   }
-  async function revokeWhere(filter: (query: ReturnType<typeof selectLive>) => ReturnType<typeof selectLive>, now: number): Promise<Grant[]> {
-    const live = await filter(selectLive()).execute();
-    if (live.length === 0) return [];
-    await db.updateTable('grants').set({ revoked_at: now }).where('id', 'in', live.map((grant) => grant.id)).where('revoked_at', 'is', null).execute();
-    return live;
+  /**
+   * Revokes the live grants a filter selects, in one UPDATE … RETURNING: no list of ids in the
+   * statement (a client or user with more grants than a statement takes parameters — 65 535 on
+   * PostgreSQL — would fail every time), and no gap in which a grant created between a select
+   * and the update escapes. Returns the grants as they were revoked.
+   */
+  function revokeWhere(filter: (query: ReturnType<typeof revokeLive>) => ReturnType<typeof revokeLive>, now: number): Promise<Grant[]> {
+    return filter(revokeLive(now)).returningAll().execute();
+  }
+  function revokeLive(now: number) {
+    return db.updateTable('grants').set({ revoked_at: now }).where('revoked_at', 'is', null);
   }
   function selectLive() {
     return db.selectFrom('grants').selectAll().where('revoked_at', 'is', null);

@@ -53,7 +53,9 @@ export function isConnectionLoss(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message, errors } = error as { code?: unknown; message?: unknown; errors?: unknown };
   if (typeof code === 'string') {
-    if (code.startsWith('08') && code.length === 5) return true;
+    // Class 08 is "connection exception" — except 08P01 protocol_violation, which is a malformed
+    // statement (e.g. more bind parameters than the protocol allows) on a healthy connection.
+    if (code.startsWith('08') && code.length === 5 && code !== '08P01') return true;
     if (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code)) return true;
   }
   if (typeof message === 'string' && UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(message))) return true;

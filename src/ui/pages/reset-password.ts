@@ -65,7 +65,7 @@ export function registerResetPasswordPage(app: FastifyInstance, deps: PagesDeps)
     auth.clearCookie(reply);
     // SEC-PWD-14: the link proved the mailbox, so this browser becomes a trusted device for the
     // account — an attacker who re-locks the account at once cannot keep its owner out.
-    setDeviceCookie(reply, login.trustDevice(presentedDevice(request), result.value.email));
+    setDeviceCookie(reply, login.trustDevice(presentedDevice(request), result.value));
     return reply.redirect('/login?notice=password-reset', 303);
   });
 }
