@@ -1,4 +1,6 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/schema.ts';
+import type { SafeHtml } from './html.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { SessionAuth } from '../features/sessions/http.ts';
 import type { SessionService } from '../features/sessions/service.ts';
@@ -27,4 +29,6 @@ export interface PagesDeps {
   };
   /** Social login (buttons on /login, linked identities on /account), when wired. */
   social?: SocialLogin;
+  /** Passwordless sign-in with a passkey on /login (src/ui/pages/mfa-passwordless.ts): the block and its scripts. */
+  passkeySignIn?: (request: FastifyRequest, reply: FastifyReply, view: { csrfToken: string; returnTo?: string | undefined }) => Promise<{ body: SafeHtml; scripts: readonly string[] }>;
 }

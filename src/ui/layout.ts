@@ -4,16 +4,18 @@ import { FAVICON_PATH } from './favicon.ts';
 import { html, toHtmlString, unsafeRaw, type SafeHtml } from './html.ts';
 
 /**
- * The one page layout. Pages carry no script at all; the only inline element, the stylesheet, is
- * allowed by a nonce that is new on every response (SEC-ASVS-10). The global headers
+ * The one page layout. Pages carry no script except where a passkey is offered (two same-origin
+ * files); the only inline element, the stylesheet, is allowed (like those scripts) by a nonce that is new on every response (SEC-ASVS-10). The global headers
  * (X-Frame-Options DENY, nosniff, Referrer-Policy no-referrer, no-store) stay as set in
  * src/http/security-headers.ts; only the CSP is replaced.
  */
 
-export function pageCsp(nonce: string, formAction: readonly string[] = []): string {
+export function pageCsp(nonce: string, formAction: readonly string[] = [], options: { scripts?: boolean } = {}): string {
   return [
     "default-src 'none'",
     `style-src 'nonce-${nonce}'`,
+    // Only pages that offer a passkey load scripts (same origin, each tag carrying the nonce).
+    ...(options.scripts ? [`script-src 'nonce-${nonce}'`] : []),
     "img-src 'self' data:",
     // Browsers apply form-action to the redirects that follow a submission: a form that ends at an
     // OAuth client's redirect URI (sign-in or consent during authorization) must name its origin.
@@ -67,6 +69,8 @@ export interface PageOptions {
   headers?: Readonly<Record<string, string>>;
   /** Extra form-action sources: where a form's redirect may end (a client's redirect URI origin). */
   formAction?: readonly string[];
+  /** Same-origin scripts to load (passkey pages only), each allowed by the nonce. */
+  scripts?: readonly string[];
 }
 
 /** The CSP source for a redirect URI: its origin, or its scheme for private-use schemes. */
@@ -97,13 +101,14 @@ export function sendPage(reply: FastifyReply, options: PageOptions): FastifyRepl
 <main>
 ${options.body}
 </main>
-</body>
+${(options.scripts ?? []).map((src) => html`<script nonce="${nonce}" src="${src}"></script>
+`)}</body>
 </html>
 `;
   return reply
     .code(options.status ?? 200)
     .headers(options.headers ?? {})
-    .header('content-security-policy', pageCsp(nonce, options.formAction))
+    .header('content-security-policy', pageCsp(nonce, options.formAction, { scripts: (options.scripts ?? []).length > 0 }))
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
     .send(toHtmlString(document));

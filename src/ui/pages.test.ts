@@ -63,7 +63,16 @@ function assertPageHeaders(response: LightMyRequestResponse, what: string): void
   assert.equal(response.headers['cache-control'], 'no-store', what);
   assert.equal(response.headers['x-content-type-options'], 'nosniff', what);
   assert.equal(response.headers['referrer-policy'], 'no-referrer', what);
-  assert.doesNotMatch(response.body, /<script/i, `${what}: no script`);
+  // Scripts only where a WebAuthn ceremony needs them: external files of ours, each with the
+  // response's nonce, allowed by a script-src nonce; never an inline script or handler.
+  const scripts = [...response.body.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/gi)];
+  for (const [, attributes = '', body = ''] of scripts) {
+    assert.match(attributes, new RegExp(`nonce="${nonce.replace(/[+/=]/g, '\\$&')}" src="/assets/[a-z-]+\\.js"`), `${what}: a script carries the nonce and loads one of our files`);
+    assert.equal(body.trim(), '', `${what}: no inline script`);
+  }
+  if (scripts.length > 0) assert.ok(csp.includes(`script-src 'nonce-${nonce}'`), `${what}: script-src allows only the nonce`);
+  else assert.ok(!csp.includes('script-src') || csp.includes("script-src 'none'"), `${what}: no script, no script-src`);
+  assert.doesNotMatch(response.body, /\son[a-z]+=/i, `${what}: no inline event handler`);
   assert.match(response.body, /<html lang="en">/);
   assert.match(response.body, /<meta name="referrer" content="no-referrer">/);
   assert.match(response.body, /<main>/);
@@ -306,7 +315,7 @@ describe('pages: sign-in, cookies and sign-out', () => {
     const response = await b.submit('/login', '/login', { email: user.email, password: 'wrong password typed here' });
     assert.equal(response.statusCode, 401);
     assert.match(response.body, /<div class="alert" role="alert">/);
-    assert.match(response.body, new RegExp(`name="email" type="email" autocomplete="username" value="${user.email}"`));
+    assert.match(response.body, new RegExp(`name="email" type="email" autocomplete="username webauthn" value="${user.email}"`));
     assert.doesNotMatch(response.body, /wrong password typed here/);
     assertPageHeaders(response, 'login 401');
   });

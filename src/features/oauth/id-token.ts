@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { User } from '../accounts/store.ts';
+import { acrOf } from '../mfa/policy.ts';
 
 /** The claims each scope releases (OIDC Core §5.4; `roles` is ours). */
 export function userClaims(user: Pick<User, 'id' | 'email' | 'name' | 'emailVerifiedAt' | 'roles'>, scope: readonly string[]): Record<string, unknown> {
@@ -20,9 +21,16 @@ export function accessTokenHash(accessToken: string, alg: string): string {
 }
 
 /** ID tokens, signed with the same keys as access tokens, `typ: JWT` (never `at+jwt`). */
-export function createIdTokenIssuer(deps: { signer: { algorithm(): string; sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string> }; issuer: string; ttlSeconds: number; now: () => number }) {
+export function createIdTokenIssuer(deps: {
+  signer: { algorithm(): string; sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string> };
+  issuer: string;
+  ttlSeconds: number;
+  now: () => number;
+  /** With the `roles` scope, the permission strings the roles grant go beside `roles` (the role catalog). */
+  permissionsOf?: (roles: readonly string[]) => Promise<readonly string[]>;
+}) {
   return {
-    async issue(input: { user: Pick<User, 'id' | 'email' | 'name' | 'emailVerifiedAt' | 'roles'>; clientId: string; scope: readonly string[]; nonce?: string | undefined; authTime: number; amr: readonly string[]; sessionId: string | null; accessToken?: string }): Promise<string> {
+    async issue(input: { user: Pick<User, 'id' | 'email' | 'name' | 'emailVerifiedAt' | 'roles'>; clientId: string; scope: readonly string[]; nonce?: string | undefined; authTime: number; amr: readonly string[]; acr?: string; sessionId: string | null; accessToken?: string }): Promise<string> {
       const iat = Math.floor(deps.now() / 1000);
       const claims: Record<string, unknown> = {
         ...userClaims(input.user, input.scope),
@@ -33,8 +41,12 @@ export function createIdTokenIssuer(deps: { signer: { algorithm(): string; sign(
         exp: iat + deps.ttlSeconds,
         auth_time: Math.floor(input.authTime / 1000),
         amr: [...input.amr],
-        acr: '1',
+        acr: input.acr ?? acrOf(input.amr),
       };
+      if (input.scope.includes('roles') && input.user.roles.length > 0 && deps.permissionsOf) {
+        const permissions = await deps.permissionsOf(input.user.roles);
+        if (permissions.length > 0) claims.permissions = [...permissions];
+      }
       if (input.nonce !== undefined) claims.nonce = input.nonce;
       if (input.sessionId) claims.sid = input.sessionId;
       if (input.accessToken) claims.at_hash = accessTokenHash(input.accessToken, deps.signer.algorithm());

@@ -11,6 +11,15 @@ export interface AccessTokenRequest {
   grantId?: string | null;
   roles?: readonly string[];
   authTime?: number;
+  /** RFC 9068 §2.2.1: how the user authenticated (RFC 8176 `amr`, and `acr`), for userinfo and resource servers. */
+  amr?: readonly string[];
+  acr?: string;
+  /** RFC 9449 §6: the DPoP key the token is bound to (`cnf.jkt`). */
+  confirmation?: { jkt: string };
+  /** RFC 8693 §4.1: the actor chain of a token exchange (`act`). */
+  actor?: Record<string, unknown>;
+  /** Never outlive this many seconds (a token exchange never outlives its subject token). */
+  maxTtlSeconds?: number;
 }
 
 export interface IssuedAccessToken {
@@ -24,12 +33,23 @@ export interface JWTSigner {
   sign(claims: Record<string, unknown>, options: { typ: string }): Promise<string>;
 }
 
-/** RFC 9068 JWT access tokens: `typ: at+jwt`, iss, sub, aud, exp, iat, jti, client_id, scope (+ sid, roles, gid). */
-export function createAccessTokenIssuer(deps: { signer: JWTSigner; issuer: string; defaultTtlSeconds: number; maxTtlSeconds: number; now?: () => number }) {
+/** RFC 9068 JWT access tokens: `typ: at+jwt`, iss, sub, aud, exp, iat, jti, client_id, scope (+ sid, roles, permissions, gid). */
+export function createAccessTokenIssuer(deps: {
+  signer: JWTSigner;
+  issuer: string;
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  now?: () => number;
+  /**
+   * The permission strings the user's roles grant (the role catalog), read at every mint — so a
+   * refresh, on the hint path too, carries the catalog as it is now (docs/admin.md#roles).
+   */
+  permissionsOf?: (roles: readonly string[]) => Promise<readonly string[]>;
+}) {
   const now = deps.now ?? Date.now;
   return {
     async issue(request: AccessTokenRequest): Promise<IssuedAccessToken> {
-      const ttl = Math.min(request.client.accessTokenTtlSeconds ?? deps.defaultTtlSeconds, deps.maxTtlSeconds);
+      const ttl = Math.min(request.client.accessTokenTtlSeconds ?? deps.defaultTtlSeconds, deps.maxTtlSeconds, request.maxTtlSeconds ?? Infinity);
       const issuedAt = Math.floor(now() / 1000);
       const jti = randomToken(16);
       const claims: Record<string, unknown> = {
@@ -44,8 +64,16 @@ export function createAccessTokenIssuer(deps: { signer: JWTSigner; issuer: strin
       };
       if (request.sessionId) claims.sid = request.sessionId;
       if (request.grantId) claims.gid = request.grantId;
-      if (request.roles && request.roles.length > 0) claims.roles = [...request.roles];
+      if (request.roles && request.roles.length > 0) {
+        claims.roles = [...request.roles];
+        const permissions = deps.permissionsOf ? await deps.permissionsOf(request.roles) : [];
+        if (permissions.length > 0) claims.permissions = [...permissions];
+      }
       if (request.authTime !== undefined) claims.auth_time = Math.floor(request.authTime / 1000);
+      if (request.amr && request.amr.length > 0) claims.amr = [...request.amr];
+      if (request.acr) claims.acr = request.acr;
+      if (request.confirmation) claims.cnf = { jkt: request.confirmation.jkt };
+      if (request.actor) claims.act = request.actor;
       const accessToken = await deps.signer.sign(claims, { typ: 'at+jwt' });
       return { accessToken, jti, expiresIn: ttl, expiresAt: (issuedAt + ttl) * 1000 };
     },

@@ -144,6 +144,9 @@ ${input({ name: 'new_password', label: 'New password', type: 'password', autocom
 <button type="submit">Change password</button>
 </form>`}
 
+<h2 id="mfa">Two-step verification</h2>
+<p><a href="/account/mfa">Second factors and recovery codes</a></p>
+
 <h2 id="sign-out">Sign out</h2>
 <form method="post" action="/logout">
 ${csrfInput(view.csrfToken)}

@@ -1,9 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { clientInfo } from '../../features/accounts/routes.ts';
 import { presentedDevice, setDeviceCookie } from '../../features/password-login/http.ts';
+import { MfaRequiredError } from '../../features/mfa/errors.ts';
+import { setPendingCookie } from '../../features/mfa/http.ts';
+import { secondStepUrl } from './mfa.ts';
 import type { PagesDeps } from '../deps.ts';
 import { alertBox, checkedForm, csrfInput, field, hiddenInput, input, noticeBox } from '../forms.ts';
-import { html } from '../html.ts';
+import { html, type SafeHtml } from '../html.ts';
 import { sendPage } from '../layout.ts';
 import { DEFAULT_RETURN_TO, safeReturnTo } from '../return-to.ts';
 import { PAGE_GET, attempt, pagePost, queryParam } from '../routes.ts';
@@ -25,6 +28,8 @@ interface LoginView {
   signedInAs?: string | undefined;
   /** Social-login providers: one link each. */
   providers?: readonly { id: string; name: string }[];
+  /** Passwordless sign-in with a passkey (also offered in the email field's autofill). */
+  passkey?: SafeHtml | undefined;
 }
 
 function loginBody(view: LoginView) {
@@ -35,10 +40,11 @@ ${view.signedInAs ? html`<p>You are signed in as <strong>${view.signedInAs}</str
 <form method="post" action="/login" novalidate>
 ${csrfInput(view.csrfToken)}
 ${view.returnTo ? hiddenInput('return_to', view.returnTo) : ''}
-${input({ name: 'email', label: 'Email', type: 'email', autocomplete: 'username', value: view.email, required: true })}
+${input({ name: 'email', label: 'Email', type: 'email', autocomplete: view.passkey ? 'username webauthn' : 'username', value: view.email, required: true })}
 ${input({ name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', required: true })}
 <button type="submit">Sign in</button>
 </form>
+${view.passkey ?? ''}
 ${(view.providers ?? []).length > 0 ? html`<div class="social">
 <p>Or sign in with:</p>
 <ul class="providers">
@@ -58,7 +64,8 @@ export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
     const csrfToken = csrf.formToken(request, reply);
     const formAction = deps.formActionFor ? await deps.formActionFor(view.returnTo) : [];
     const providers = deps.social ? await deps.social.providers() : [];
-    return sendPage(reply, { title: 'Sign in', status, ...(headers ? { headers } : {}), formAction, body: loginBody({ ...view, csrfToken, providers }) });
+    const passkey = deps.passkeySignIn ? await deps.passkeySignIn(request, reply, { csrfToken, returnTo: view.returnTo }) : undefined;
+    return sendPage(reply, { title: 'Sign in', status, ...(headers ? { headers } : {}), formAction, body: loginBody({ ...view, csrfToken, providers, passkey: passkey?.body }), ...(passkey ? { scripts: passkey.scripts } : {}) });
   }
 
   app.get('/login', PAGE_GET, async (request, reply) => {
@@ -83,6 +90,11 @@ export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
     const result = await attempt(() => login.signIn({ email, password }, clientInfo(request), { device: presentedDevice(request) }));
     // The typed email comes back; the password never does. A 429 says how long to wait, in the
     // text and in Retry-After.
+    // The password was right and a second factor is due: no session yet, only the pending cookie.
+    if (!result.ok && result.error instanceof MfaRequiredError) {
+      setPendingCookie(reply, result.error.pendingToken);
+      return reply.redirect(secondStepUrl(returnTo), 303);
+    }
     if (!result.ok) return render(request, reply, { email, returnTo, error: result.error.description }, result.error.status, result.error.headers);
 
     // SEC-SESS-01: the new session has a new id; a session this browser already had ends server-side.

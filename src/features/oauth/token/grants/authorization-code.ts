@@ -8,6 +8,7 @@ import type { IdTokenIssuer } from '../../id-token.ts';
 import { param, requiredParam, type FormBody } from '../../params.ts';
 import type { GrantHandler } from '../types.ts';
 import { withUserinfoAudience } from './audience.ts';
+import { acrOf } from '../../../mfa/policy.ts';
 
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 const PENDING = 'pending';
@@ -83,9 +84,11 @@ export function createAuthorizationCodeGrant(deps: {
       grantId: grant.id,
       roles: user.roles,
       authTime: record.authTime,
+      amr: record.amr,
+      acr: record.acr ?? acrOf(record.amr),
     });
     const idToken = record.scope.includes('openid')
-      ? await deps.idTokens.issue({ user, clientId: client.clientId, scope: record.scope, nonce: record.nonce, authTime: record.authTime, amr: record.amr, sessionId: record.sessionId, accessToken: issued.accessToken })
+      ? await deps.idTokens.issue({ user, clientId: client.clientId, scope: record.scope, nonce: record.nonce, authTime: record.authTime, amr: record.amr, ...(record.acr ? { acr: record.acr } : {}), sessionId: record.sessionId, accessToken: issued.accessToken })
       : undefined;
     return {
       access_token: issued.accessToken,

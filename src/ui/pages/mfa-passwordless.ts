@@ -1,0 +1,49 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientInfo } from '../../features/accounts/routes.ts';
+import type { Passkeys } from '../../features/mfa/passkeys.ts';
+import type { CompletedSignIn } from '../../features/mfa/sign-in.ts';
+import { presentedDevice } from '../../features/password-login/http.ts';
+import { alertBox, checkedForm, field } from '../forms.ts';
+import { html, type SafeHtml } from '../html.ts';
+import { sendPage } from '../layout.ts';
+import { DEFAULT_RETURN_TO, safeReturnTo } from '../return-to.ts';
+import { attempt, pagePost } from '../routes.ts';
+import { ceremonyBinding, ceremonyCookieValue, PASSKEY_SCRIPTS, passkeyForm } from './mfa-passkey.ts';
+import type { MfaPagesDeps } from './mfa.ts';
+
+export const PASSWORDLESS_PATH = '/login/passkey';
+
+/**
+ * The passkey part of the sign-in page: a discoverable-credential request (no allowCredentials),
+ * offered in the email field's autofill where the browser supports conditional mediation, and
+ * as a button. Returns the block and the scripts the page must load.
+ */
+export function passkeySignInBlock(passkeys: Passkeys) {
+  return async (request: FastifyRequest, reply: FastifyReply, view: { csrfToken: string; returnTo?: string | undefined }): Promise<{ body: SafeHtml; scripts: readonly string[] }> => {
+    const options = await passkeys.authenticationOptions('passwordless', ceremonyBinding(request, reply), null);
+    return {
+      body: passkeyForm({ ceremony: 'authenticate', optionsJSON: options, action: PASSWORDLESS_PATH, csrfToken: view.csrfToken, button: 'Sign in with a passkey', returnTo: view.returnTo, autofill: true }),
+      scripts: PASSKEY_SCRIPTS,
+    };
+  };
+}
+
+/** `POST /login/passkey`: the answer of the sign-in page's passkey request; a session when it verifies. */
+export function registerPasswordlessSignIn(app: FastifyInstance, deps: MfaPagesDeps, handOver: (request: FastifyRequest, reply: FastifyReply, result: CompletedSignIn) => Promise<void>): void {
+  app.post(PASSWORDLESS_PATH, pagePost(deps.csrf), async (request, reply) => {
+    const fields = checkedForm(request, deps.csrf);
+    const returnTo = safeReturnTo(fields.return_to);
+    const result = await attempt(() => deps.signIn.passwordless({ credential: field(fields, 'credential'), binding: ceremonyCookieValue(request), presentedDevice: presentedDevice(request) }, clientInfo(request)));
+    if (!result.ok) {
+      const again = returnTo ? `/login?return_to=${encodeURIComponent(returnTo)}` : '/login';
+      return sendPage(reply, {
+        title: 'Sign in',
+        status: result.error.status,
+        ...(result.error.headers ? { headers: result.error.headers } : {}),
+        body: html`<h1>Sign in</h1>${alertBox(result.error.description)}<p><a class="button" href="${again}">Back to sign-in</a></p>`,
+      });
+    }
+    await handOver(request, reply, result.value);
+    return reply.redirect(returnTo ?? DEFAULT_RETURN_TO, 303);
+  });
+}
