@@ -186,7 +186,9 @@ describe('token endpoint: scope, resource, grants and request hygiene (SEC-OAUTH
   it('SEC-OAUTH-13: password, implicit and unknown grant types → unsupported_grant_type', async () => {
     await registerAndSignIn(t, 'ropc@example.com');
     // authorization_code exists now (the OIDC provider); svc is not allowed it → unauthorized_client, tested elsewhere.
-    for (const grant of ['password', 'implicit', 'token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'CLIENT_CREDENTIALS', 'x'.repeat(5000)]) {
+    // Token exchange exists too (RFC 8693, test/oauth/token-exchange.test.ts): unauthorized_client for svc.
+    // So does the device_code grant (RFC 8628, test/oauth/device-flow.test.ts).
+    for (const grant of ['password', 'implicit', 'token', 'urn:ietf:params:oauth:grant-type:jwt-bearer', '__proto__', 'constructor', 'toString', 'hasOwnProperty', 'CLIENT_CREDENTIALS', 'x'.repeat(5000)]) {
       const response = await tokenRequest(t, 'svc', { grant_type: grant, username: 'ropc@example.com', password: PASSWORD });
       assertOAuthError(response, 'unsupported_grant_type', 400, grant.slice(0, 40));
       assert.equal(response.headers['cache-control'], 'no-store');

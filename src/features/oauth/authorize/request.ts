@@ -17,6 +17,8 @@ export interface AuthorizationRequest {
   prompt: Set<'none' | 'login' | 'consent'>;
   maxAge: number | undefined;
   loginHint: string | undefined;
+  /** `acr_values` (OIDC Core §3.1.2.1), in order of preference; undefined when not sent. */
+  acrValues?: string[] | undefined;
 }
 
 /** Where an error goes: an HTML page (client or redirect URI unknown) or the client's redirect URI. */
@@ -35,7 +37,7 @@ const MAX_NONCE = 512;
  * request can be answered at the client's redirect URI at all: until the client and the redirect
  * URI are known good, every error is a page and never a redirect (RFC 9700 §4.11.2, SEC-OAUTH-04).
  */
-export async function validateAuthorizationRequest(params: Params, deps: { clients: ClientStore; issuer: string }): Promise<{ ok: true; request: AuthorizationRequest; client: Client } | { ok: false; failure: AuthorizationFailure }> {
+export async function validateAuthorizationRequest(params: Params, deps: { clients: ClientStore; issuer: string; pushed?: boolean; requirePushed?: (client: Client) => boolean }): Promise<{ ok: true; request: AuthorizationRequest; client: Client } | { ok: false; failure: AuthorizationFailure }> {
   const page = (error: ErrorCode, description: string) => ({ ok: false as const, failure: { kind: 'page' as const, error: apiError(error, description) } });
 
   // No parameter may appear twice (RFC 6749 §3.1).
@@ -72,6 +74,9 @@ export async function validateAuthorizationRequest(params: Params, deps: { clien
   // 3. no request objects (not offered; advertised as unsupported)
   if (get('request') !== undefined) return redirect('request_not_supported', 'Request objects are not supported.');
   if (get('request_uri') !== undefined) return redirect('request_uri_not_supported', 'request_uri is not supported.');
+  // RFC 9126 §5: a client (or server) that requires pushed requests gets nothing else through
+  // (a pushed request_uri was replaced by its parameters before these checks, par/resolve.ts).
+  if (!deps.pushed && deps.requirePushed?.(client)) return redirect('invalid_request', 'This application must push its authorization request to /oauth/par first (RFC 9126).');
 
   // 4. response type: code only (no implicit, no hybrid)
   const responseType = get('response_type');
@@ -114,11 +119,13 @@ export async function validateAuthorizationRequest(params: Params, deps: { clien
     maxAge = Number(maxAgeText);
   }
   const loginHint = get('login_hint')?.slice(0, 320);
+  const acrText = get('acr_values');
+  const acrValues = acrText === undefined ? undefined : acrText.slice(0, 512).split(' ').filter(Boolean).slice(0, 10);
 
   return {
     ok: true,
     client,
-    request: { clientId: client.clientId, redirectUri, redirectUriSent: sent !== undefined, scope, audience, state, nonce, codeChallenge, prompt, maxAge, loginHint },
+    request: { clientId: client.clientId, redirectUri, redirectUriSent: sent !== undefined, scope, audience, state, nonce, codeChallenge, prompt, maxAge, loginHint, acrValues },
   };
 }
 

@@ -14,6 +14,8 @@ import type { SessionRecord } from '../../sessions/store.ts';
 import type { ConsentStore } from '../consents/store.ts';
 import { clientRedirect, validateAuthorizationRequest } from './request.ts';
 import type { AuthorizationState, Interaction } from './state.ts';
+import type { Resolution } from '../par/resolve.ts';
+import { acrFor } from '../../mfa/policy.ts';
 
 export interface AuthorizeDeps {
   issuer: string;
@@ -27,10 +29,12 @@ export interface AuthorizeDeps {
   /** Verifies our own ID tokens (`id_token_hint`). */
   jwt: { verify(token: string, expect: { typ: string; requiredClaims?: string[]; ignoreExpiry?: boolean }): Promise<Record<string, unknown>> };
   now: () => number;
+  /** Pushed authorization requests (RFC 9126, src/features/oauth/par): `request_uri` → its parameters. */
+  pushedRequests?: { resolve(params: Record<string, string | string[] | undefined>): Promise<Resolution>; required(client: Client): boolean };
 }
 
 /** What each scope lets the application see, for the consent page. */
-const SCOPE_TEXT: Readonly<Record<string, string>> = {
+export const SCOPE_TEXT: Readonly<Record<string, string>> = {
   openid: 'Know who you are (your account id)',
   profile: 'See your name',
   email: 'See your email address',
@@ -54,7 +58,10 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
   }
 
   async function start(request: FastifyRequest, reply: FastifyReply, params: Record<string, string | string[] | undefined>): Promise<FastifyReply> {
-    const result = await validateAuthorizationRequest(params, { clients: deps.clients, issuer: deps.issuer });
+    const pushed = deps.pushedRequests ? await deps.pushedRequests.resolve(params) : undefined;
+    if (pushed && !pushed.ok) return sendErrorPage(request, reply, pushed.error);
+    const checked = pushed?.params ?? params;
+    const result = await validateAuthorizationRequest(checked, { clients: deps.clients, issuer: deps.issuer, pushed: pushed?.pushed === true, ...(deps.pushedRequests ? { requirePushed: deps.pushedRequests.required } : {}) });
     if (!result.ok) {
       const failure = result.failure;
       if (failure.kind === 'page') return sendErrorPage(request, reply, failure.error);
@@ -62,7 +69,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
     }
     // id_token_hint (OIDC Core §3.1.2.1): one of our ID tokens (possibly expired) naming the user
     // the client expects; anything else — an access token, a forged or foreign token — is refused.
-    const hint = typeof params.id_token_hint === 'string' && params.id_token_hint !== '' ? params.id_token_hint : undefined;
+    const hint = typeof checked.id_token_hint === 'string' && checked.id_token_hint !== '' ? checked.id_token_hint : undefined;
     let hintSub: string | undefined;
     if (hint !== undefined) {
       const claims = await deps.jwt.verify(hint, { typ: 'JWT', requiredClaims: ['sub', 'aud'], ignoreExpiry: true }).catch(() => undefined);
@@ -87,6 +94,12 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
       if (authz.prompt.includes('none')) return finishWithError(reply, interaction, 'login_required', 'The user is not signed in.');
       await state.updateInteraction({ ...interaction, loginRequested: true });
       return reply.redirect(`/login?return_to=${encodeURIComponent(`${CONTINUE}?interaction=${interaction.id}`)}`, 303);
+    }
+    // Step-up (OIDC Core §3.1.2.1 acr_values): only MFA-level values requested and a session
+    // without a second factor → the second step (or enrolment), then back here.
+    if (acrFor(authz.acrValues, record.session.authMethods) === undefined) {
+      if (authz.prompt.includes('none')) return finishWithError(reply, interaction, 'interaction_required', 'The requested authentication level needs the user’s second factor.');
+      return reply.redirect(`/login/mfa?return_to=${encodeURIComponent(`${CONTINUE}?interaction=${interaction.id}`)}`, 303);
     }
     const skip = client.firstParty && deps.firstPartySkipConsent;
     const consent = skip ? undefined : await consents.get(record.user.id, client.clientId);
@@ -121,6 +134,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
       codeChallenge: authz.codeChallenge,
       authTime: record.session.authTime,
       amr: record.session.authMethods,
+      acr: acrFor(authz.acrValues, record.session.authMethods) ?? '1',
       issuedAt: now(),
     });
     return reply.redirect(clientRedirect(authz.redirectUri, { code, state: authz.state, iss: deps.issuer }), 303);

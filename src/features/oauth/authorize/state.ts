@@ -28,6 +28,8 @@ export interface CodeRecord {
   codeChallenge: string;
   authTime: number;
   amr: string[];
+  /** The `acr` the ID token states (chosen against `acr_values`). */
+  acr?: string;
   issuedAt: number;
 }
 
