@@ -9,8 +9,9 @@ import { createSqlTokenStore } from '../features/tokens/store.ts';
 import { createClientStore } from '../features/clients/store.ts';
 import { openStorage } from '../storage/open.ts';
 import { CliError, CONFIG_OPTION, loadCliConfig, parseSubcommand } from './command.ts';
+import { runInitialToken } from './initial-token.ts';
 
-const HELP = `Usage: gatehouse clients <create|list|show|update|rotate-secret|delete> [options]
+const HELP = `Usage: gatehouse clients <create|list|show|update|rotate-secret|delete|initial-token> [options]
 
   clients create --name NAME --type confidential|public [options]
       Registers an OAuth client (the same fields and rules as the admin API and the config
@@ -39,6 +40,9 @@ const HELP = `Usage: gatehouse clients <create|list|show|update|rotate-secret|de
       Prints the new secret once; the old one keeps working for the grace period (default 0).
   clients delete CLIENT_ID
       Deletes the client with its grants and refresh tokens.
+  clients initial-token [--expires DURATION] [--uses N|unlimited]
+      Prints, once, an initial access token for dynamic client registration (docs/oauth.md):
+      good for --expires (3600, 30m, 24h, 7d; default 24h) and --uses registrations (default 1).
 
 Options: --json (machine-readable output), --config FILE, --help
 `;
@@ -62,6 +66,8 @@ const OPTIONS = {
   'refresh-token-idle-ttl': { type: 'string' },
   'refresh-token-absolute-ttl': { type: 'string' },
   'grace-period': { type: 'string' },
+  expires: { type: 'string' },
+  uses: { type: 'string' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
@@ -70,7 +76,8 @@ export async function runClients(argv: string[]): Promise<number> {
   const parsed = parseSubcommand(argv, HELP, OPTIONS);
   if (typeof parsed === 'number') return parsed;
   const { sub, values, positionals } = parsed;
-  if (!['create', 'list', 'show', 'update', 'rotate-secret', 'delete'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
+  if (!['create', 'list', 'show', 'update', 'rotate-secret', 'delete', 'initial-token'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
+  if (sub === 'initial-token') return runInitialToken(values);
   const metadata = sub === 'create' ? createMetadata(values) : sub === 'update' ? updateMetadata(values) : undefined;
   const clientId = sub === 'show' || sub === 'update' || sub === 'rotate-secret' || sub === 'delete' ? onePositional(sub, positionals) : undefined;
   const gracePeriodSeconds = values['grace-period'] === undefined ? undefined : integer('--grace-period', values['grace-period']);

@@ -5,6 +5,8 @@ import { runDoctor } from './doctor.ts';
 import { runUsers } from './users.ts';
 import { runKeys } from './keys.ts';
 import { runClients } from './clients.ts';
+import { runRoles } from './roles.ts';
+import { runAudit } from './audit.ts';
 import { CliError, type Command } from './command.ts';
 
 /**
@@ -18,6 +20,8 @@ const commands: Record<string, Command> = {
   users: runUsers,
   keys: runKeys,
   clients: runClients,
+  roles: runRoles,
+  audit: runAudit,
 };
 
 const USAGE = `Usage: gatehouse <command> [options]
@@ -29,6 +33,8 @@ Commands:
   users      create a user (users create --email … [--admin]) or import hashed users (users import FILE)
   keys       list, rotate or retire signing keys (keys list|rotate|retire)
   clients    manage OAuth clients (clients create|list|show|rotate-secret|delete)
+  roles      manage the role catalog (roles list|create|update|delete)
+  audit      verify, seal, export checkpoints of or prune the tamper-evident audit log
 
 Global options:
   --config FILE   JSON config file (or GATEHOUSE_CONFIG)

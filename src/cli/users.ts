@@ -6,10 +6,17 @@ import { createPasswordHasher, isRecognisedHash } from '../crypto/passwords/hash
 import { accountContext, passwordProblem } from '../features/accounts/password-policy.ts';
 import { normalizeEmail } from '../features/accounts/email-address.ts';
 import { createSqlUserStore, type User } from '../features/accounts/store.ts';
+import { resolveMasterKey } from '../crypto/master-key.ts';
+import { createAuditLog } from '../features/audit/audit-log.ts';
+import { AUDIT_MAC_PURPOSE } from '../features/audit/wiring.ts';
+import { createSmtpMailer } from '../features/email/mailer.ts';
+import { resetAllFactors } from '../features/mfa/reset.ts';
+import { createSqlMfaStore } from '../features/mfa/store.ts';
 import { openStorage } from '../storage/open.ts';
 import { CliError, loadCliConfig, parseSubcommand } from './command.ts';
+import { ADMIN_SUBCOMMANDS, runUserAdmin, type AdminSubcommand } from './users-admin.ts';
 
-const HELP = `Usage: gatehouse users <create|import> [options]
+const HELP = `Usage: gatehouse users <create|import|reset-mfa|list|show|update|set-roles|disable|enable|delete|sign-out> [options]
 
   users create --email EMAIL [--name NAME] [--admin] [--role ROLE ...] [--password-stdin]
       Creates a verified user. The password is read from standard input with --password-stdin
@@ -20,12 +27,39 @@ const HELP = `Usage: gatehouse users <create|import> [options]
       PBKDF2-SHA256 ($pbkdf2-sha256$… or pbkdf2_sha256$…); it is upgraded to argon2id at the
       user's next sign-in. Every line is checked first; nothing is imported if any line is bad,
       and bad lines are reported by number.
+  users reset-mfa EMAIL
+      Removes every second factor (authenticator apps, passkeys) and recovery code of the user,
+      for one who lost them all. Audited (mfa-removed, reset, actor "cli") and mailed to the user
+      when SMTP is configured. Confirm who is asking before you run it.
 
-Options: --config FILE, --help
+  The rest go through the admin API's user service (same rules, revocation and audit events,
+  with actor "cli"; docs/admin.md). USER is a user id or an email address.
+  users list [--search TEXT] [--status active|disabled] [--role ROLE] [--verified true|false]
+             [--sort created_at|-created_at|email|-email] [--limit N] [--cursor CURSOR]
+      One line per user (ID, EMAIL, STATUS, VERIFIED, ROLES, NAME), then the total.
+  users show USER
+      Profile, roles, number of sessions, authorised applications, linked identities.
+  users update USER [--name NAME | --no-name] [--email-verified true|false]
+  users set-roles USER [--role ROLE ...]
+      Replaces the roles (none given: no roles). Sessions pick the change up at their next check.
+  users disable USER
+      Sign-in refused; every session ended and every token revoked.
+  users enable USER
+  users delete USER
+      Erases the user (personal data, credentials, sessions, grants); tokens revoked.
+  users sign-out USER
+      Ends every session and revokes every token of the user.
+
+Options: --json (machine-readable output for the commands above), --config FILE, --help
 `;
 
 export async function runUsers(argv: string[]): Promise<number> {
-  const parsed = parseSubcommand(argv, HELP, { email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, role: { type: 'string', multiple: true }, 'password-stdin': { type: 'boolean' } });
+  const parsed = parseSubcommand(argv, HELP, {
+    email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, role: { type: 'string', multiple: true }, 'password-stdin': { type: 'boolean' },
+    // users list|show|update|… (users-admin.ts)
+    json: { type: 'boolean' }, search: { type: 'string' }, status: { type: 'string' }, verified: { type: 'string' }, sort: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' },
+    'no-name': { type: 'boolean' }, 'email-verified': { type: 'string' },
+  });
   if (typeof parsed === 'number') return parsed;
   const { sub, values, positionals } = parsed;
   const config = loadCliConfig(values.config);
@@ -40,7 +74,45 @@ export async function runUsers(argv: string[]): Promise<number> {
     if (!file) throw new CliError('users import needs a FILE', 2);
     return importUsers(config, file);
   }
+  if (sub === 'reset-mfa') {
+    const email = positionals[0] ?? values.email;
+    if (!email) throw new CliError('users reset-mfa needs an EMAIL', 2);
+    return resetMfa(config, email);
+  }
+  if ((ADMIN_SUBCOMMANDS as readonly string[]).includes(sub)) {
+    return runUserAdmin(config, sub as AdminSubcommand, positionals, {
+      json: values.json === true, search: values.search, status: values.status, role: values.role, verified: values.verified, sort: values.sort, limit: values.limit, cursor: values.cursor,
+      name: values.name, noName: values['no-name'] === true, emailVerified: values['email-verified'],
+    });
+  }
   throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
+}
+
+async function resetMfa(config: Config, input: string): Promise<number> {
+  const email = normalizeEmail(input);
+  if (!email) throw new CliError(`"${input}" is not a valid email address`, 2);
+  const masterKey = resolveMasterKey(config);
+  const storage = await openStorage(config);
+  try {
+    const db = storage.database.db;
+    const user = await createSqlUserStore(db).findByEmail(email);
+    if (!user) throw new CliError(`no user with email ${email}`, 1);
+    const audit = createAuditLog(db, { macKey: masterKey.derive(AUDIT_MAC_PURPOSE) });
+    const mailer = config.smtpUrl ? createSmtpMailer({ url: config.smtpUrl, from: config.mailFrom }) : undefined;
+    const { removed, mail } = await resetAllFactors({ store: createSqlMfaStore(db), audit, mailer }, user, 'cli');
+    process.stdout.write(`reset two-step verification of ${user.id} <${email}>: ${removed} factor${removed === 1 ? '' : 's'} and every recovery code removed\n`);
+    try {
+      await mail;
+      if (!mailer) process.stdout.write('no SMTP configured: tell the user yourself\n');
+    } catch {
+      process.stderr.write('the notification mail could not be sent: tell the user yourself\n');
+    } finally {
+      await mailer?.close();
+    }
+    return 0;
+  } finally {
+    await storage.close();
+  }
 }
 
 async function createUser(config: Config, input: { email: string; name: string | undefined; roles: string[]; passwordFromStdin: boolean }): Promise<number> {

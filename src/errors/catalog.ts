@@ -28,6 +28,14 @@ export const ERROR_STATUS = {
   request_not_supported: 400,
   request_uri_not_supported: 400,
   invalid_client_metadata: 400,
+  invalid_software_statement: 400,
+  // RFC 9449 §5, §8 (DPoP)
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
+  // RFC 8628 §3.5 (device authorization grant, token endpoint)
+  authorization_pending: 400,
+  slow_down: 400,
+  expired_token: 400,
   // Gatehouse API errors
   unauthenticated: 401,
   forbidden: 403,
@@ -38,6 +46,9 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   invalid_password: 400,
   invalid_credentials: 401,
+  mfa_required: 401,
+  invalid_mfa_code: 401,
+  mfa_step_up_required: 403,
   email_not_verified: 403,
   invalid_link: 400,
   csrf_failed: 403,

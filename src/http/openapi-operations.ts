@@ -27,6 +27,8 @@ const SESSION_ERRORS = [401] as const;
 /** Cookie-authenticated writes: the Origin / Fetch Metadata check and the JSON-only body rule. */
 const SESSION_WRITE_ERRORS = [400, 401, 403, 415] as const;
 const CLIENT_ERRORS = [400, 401] as const;
+/** Admin calls: unauthenticated, not allowed (or cross-site), unknown object, body type. */
+const ADMIN_ERRORS = [400, 401, 403, 404, 415] as const;
 
 const html = (description: string) => ({ description, content: { 'text/html': { schema: { type: 'string' } } } });
 const redirect = (description: string) => ({ description, type: 'null' });
@@ -42,16 +44,31 @@ const clientAuthFields = {
 const tokenRequest = {
   type: 'object',
   properties: {
-    grant_type: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials'] },
+    grant_type: { type: 'string', enum: ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'] },
+    device_code: { type: 'string', description: 'urn:ietf:params:oauth:grant-type:device_code (RFC 8628 §3.4).' },
     code: { type: 'string' },
     redirect_uri: { type: 'string' },
     code_verifier: { type: 'string' },
     refresh_token: { type: 'string' },
     scope: { type: 'string' },
     resource: { type: 'string' },
+    // RFC 8693 §2.1 (token exchange); a DPoP proof (RFC 9449) travels in the DPoP header.
+    audience: { type: 'string', description: 'Token exchange: the target audience(s), space-separated (or resource).' },
+    subject_token: { type: 'string', description: 'Token exchange: the access token (or, where the policy allows, ID token) to act for.' },
+    subject_token_type: { type: 'string', enum: ['urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:id_token'] },
+    actor_token: { type: 'string', description: 'Token exchange: an access token of the calling client naming the actor.' },
+    actor_token_type: { type: 'string', enum: ['urn:ietf:params:oauth:token-type:access_token'] },
+    requested_token_type: { type: 'string', enum: ['urn:ietf:params:oauth:token-type:access_token'] },
     ...clientAuthFields,
   },
   required: ['grant_type'],
+} as const;
+
+/** RFC 8628 §3.1. */
+const deviceAuthorizationRequest = {
+  type: 'object',
+  properties: { scope: { type: 'string' }, resource: { type: 'string' }, ...clientAuthFields },
+  required: ['scope'],
 } as const;
 
 const tokenParameter = {
@@ -134,6 +151,8 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /oauth/end-session': { operationId: 'endSession', auth: 'optionalSession', document: endSessionDocument('RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).', 'querystring') },
   'POST /oauth/end-session': { operationId: 'endSessionWithForm', auth: 'optionalSession', document: endSessionDocument('RP-initiated logout, parameters form-encoded.', 'body') },
   'POST /oauth/token': { operationId: 'requestToken', auth: 'client', errors: CLIENT_ERRORS },
+  'POST /oauth/device_authorization': { operationId: 'requestDeviceAuthorization', auth: 'client', errors: CLIENT_ERRORS },
+  'POST /oauth/par': { operationId: 'pushAuthorizationRequest', auth: 'client', errors: CLIENT_ERRORS },
   'POST /oauth/revoke': { operationId: 'revokeToken', auth: 'client', errors: CLIENT_ERRORS, success: { 200: { description: 'Revoked, or the token was unknown (RFC 7009 §2.2).', type: 'null' } } },
   'POST /oauth/introspect': { operationId: 'introspectToken', auth: 'client', errors: [...CLIENT_ERRORS, 429], success: { 200: introspectionResponse } },
   'GET /oauth/userinfo': { operationId: 'getUserinfo', auth: 'bearer', errors: [401, 403], success: { 200: userinfoResponse } },
@@ -142,18 +161,50 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /.well-known/oauth-authorization-server': { operationId: 'getAuthorizationServerMetadata', auth: 'public' },
   'GET /.well-known/jwks.json': { operationId: 'getJWKS', auth: 'public' },
   'GET /api/revocations/stream': { operationId: 'streamRevocations', auth: 'confidentialClient', errors: [401, 403], success: { 200: { description: 'Server-Sent Events: `event: revocation` with `{kind, value, revoked_at, expires_at}`.', content: { 'text/event-stream': { schema: { type: 'string' } } } } } },
-  // Administration (a session whose user has the admin role).
+  // Administration: an admin session, or a client-credentials token with admin:clients / admin:identity-providers.
   'GET /api/admin/clients': { operationId: 'listClients', auth: 'admin' },
   'POST /api/admin/clients': { operationId: 'createClient', auth: 'admin' },
   'GET /api/admin/clients/:clientId': { operationId: 'getClient', auth: 'admin' },
   'PATCH /api/admin/clients/:clientId': { operationId: 'updateClient', auth: 'admin' },
   'DELETE /api/admin/clients/:clientId': { operationId: 'deleteClient', auth: 'admin' },
   'POST /api/admin/clients/:clientId/secret': { operationId: 'rotateClientSecret', auth: 'admin' },
+  'POST /api/admin/initial-access-tokens': { operationId: 'createInitialAccessToken', auth: 'admin' },
+  // RFC 7591/7592 (only when dynamicRegistration is on): an initial access token unless registration is open.
+  'POST /oauth/register': { operationId: 'registerClient', auth: 'public', errors: [400, 401, 429] },
+  'GET /oauth/register/:clientId': { operationId: 'readClientRegistration', auth: 'bearer', errors: [401, 429] },
+  'PUT /oauth/register/:clientId': { operationId: 'updateClientRegistration', auth: 'bearer', errors: [400, 401, 429] },
+  'DELETE /oauth/register/:clientId': { operationId: 'deleteClientRegistration', auth: 'bearer', errors: [401, 429] },
   'GET /api/admin/identity-providers': { operationId: 'listIdentityProviders', auth: 'admin' },
   'POST /api/admin/identity-providers': { operationId: 'createIdentityProvider', auth: 'admin' },
   'GET /api/admin/identity-providers/:id': { operationId: 'getIdentityProvider', auth: 'admin' },
   'PATCH /api/admin/identity-providers/:id': { operationId: 'updateIdentityProvider', auth: 'admin' },
   'DELETE /api/admin/identity-providers/:id': { operationId: 'deleteIdentityProvider', auth: 'admin' },
+  // User administration (an admin session, or a client-credentials token with admin:users).
+  'GET /api/admin/users': { operationId: 'listUsers', auth: 'admin', errors: ADMIN_ERRORS },
+  'POST /api/admin/users': { operationId: 'createUser', auth: 'admin', errors: ADMIN_ERRORS },
+  'GET /api/admin/users/:userId': { operationId: 'getUser', auth: 'admin', errors: ADMIN_ERRORS },
+  'PATCH /api/admin/users/:userId': { operationId: 'updateUser', auth: 'admin', errors: ADMIN_ERRORS },
+  'DELETE /api/admin/users/:userId': { operationId: 'deleteUser', auth: 'admin', errors: ADMIN_ERRORS },
+  'POST /api/admin/users/:userId/disable': { operationId: 'disableUser', auth: 'admin', errors: ADMIN_ERRORS },
+  'POST /api/admin/users/:userId/enable': { operationId: 'enableUser', auth: 'admin', errors: ADMIN_ERRORS },
+  'POST /api/admin/users/:userId/password-reset': { operationId: 'sendUserPasswordReset', auth: 'admin', errors: ADMIN_ERRORS },
+  'GET /api/admin/users/:userId/sessions': { operationId: 'listUserSessions', auth: 'admin', errors: ADMIN_ERRORS },
+  'POST /api/admin/users/:userId/sessions/revoke-all': { operationId: 'revokeAllUserSessions', auth: 'admin', errors: ADMIN_ERRORS },
+  'DELETE /api/admin/users/:userId/sessions/:sessionId': { operationId: 'revokeUserSession', auth: 'admin', errors: ADMIN_ERRORS },
+  'GET /api/admin/users/:userId/grants': { operationId: 'listUserGrants', auth: 'admin', errors: ADMIN_ERRORS },
+  'DELETE /api/admin/users/:userId/grants/:clientId': { operationId: 'revokeUserGrant', auth: 'admin', errors: ADMIN_ERRORS },
+  // The role catalog (an admin session, or a client-credentials token with admin:roles).
+  'GET /api/admin/roles': { operationId: 'listRoles', auth: 'admin', errors: ADMIN_ERRORS },
+  'POST /api/admin/roles': { operationId: 'createRole', auth: 'admin', errors: ADMIN_ERRORS },
+  'GET /api/admin/roles/:name': { operationId: 'getRole', auth: 'admin', errors: ADMIN_ERRORS },
+  'PATCH /api/admin/roles/:name': { operationId: 'updateRole', auth: 'admin', errors: ADMIN_ERRORS },
+  'DELETE /api/admin/roles/:name': { operationId: 'deleteRole', auth: 'admin', errors: ADMIN_ERRORS },
+  // The audit log (admin:audit) and the signing keys (admin:keys).
+  'GET /api/admin/audit': { operationId: 'listAuditEvents', auth: 'admin', errors: [400, 401, 403] },
+  'GET /api/admin/audit/export': { operationId: 'exportAuditEvents', auth: 'admin', errors: [400, 401, 403], success: { 200: { description: 'Every matching event, newest first, streamed: NDJSON (the event objects of listAuditEvents) or CSV (RFC 4180; cells starting with = + - @ prefixed with a quote).', content: { 'application/x-ndjson': { schema: { type: 'string' } }, 'text/csv': { schema: { type: 'string' } } } } } },
+  'GET /api/admin/keys': { operationId: 'listSigningKeys', auth: 'admin', errors: [401, 403] },
+  'POST /api/admin/keys/rotate': { operationId: 'rotateSigningKey', auth: 'admin', errors: ADMIN_ERRORS },
+  'POST /api/admin/keys/:kid/retire': { operationId: 'retireSigningKey', auth: 'admin', errors: ADMIN_ERRORS },
   // Probes (also on the admin listener).
   'GET /healthz': { operationId: 'getHealth', auth: 'public', document: { tags: ['health'], summary: 'Liveness: the process answers (no I/O).', response: { 200: checkResult } } },
   'GET /readyz': { operationId: 'getReadiness', auth: 'public', document: { tags: ['health'], summary: 'Readiness: the database and the ephemeral store answer; 503 names the failing part.', response: { 200: checkResult, 503: { ...errorResponse, properties: { ...errorResponse.properties, checks: checkResult.properties.checks } } } } },
@@ -162,6 +213,8 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
 /** Form bodies of the back-channel endpoints (parsed by `formBody`, so not in their route schemas). */
 const FORM_BODIES: Readonly<Record<string, unknown>> = {
   'POST /oauth/token': tokenRequest,
+  'POST /oauth/device_authorization': deviceAuthorizationRequest,
+  'POST /oauth/par': { ...authorizationQuery, properties: { ...authorizationQuery.properties, resource: { type: 'string' }, ...clientAuthFields }, required: ['response_type', 'code_challenge', 'code_challenge_method'] },
   'POST /oauth/revoke': tokenParameter,
   'POST /oauth/introspect': tokenParameter,
 };
@@ -184,7 +237,8 @@ const SECURITY: Record<Auth, readonly Record<string, string[]>[]> = {
   session: [{ session: [] }],
   // `{}`: works without it too (a browser that is not signed in sees the sign-in page).
   optionalSession: [{}, { session: [] }],
-  admin: [{ session: [] }],
+  // An admin session, or a client-credentials token with the area's admin scope (admin:users …).
+  admin: [{ session: [] }, { bearer: [] }],
   bearer: [{ bearer: [] }],
   // `{}`: credentials in the form body (client_secret_post, private_key_jwt) or a public client.
   client: [{ clientSecretBasic: [] }, {}],

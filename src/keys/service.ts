@@ -62,7 +62,7 @@ export interface KeyService {
   jwks(): { keys: JWK[] };
   list(): KeyInfo[];
   /** Creates the successor now; it signs after the publication lead (or at once with `immediate`). */
-  rotate(options?: { immediate?: boolean; algorithm?: SigningAlgorithm }): Promise<KeyInfo>;
+  rotate(options?: { immediate?: boolean; algorithm?: SigningAlgorithm; /** The acting admin, passed on to `onRotated` for the audit log. */ actorId?: string }): Promise<KeyInfo>;
   /** Stops a key signing; `unpublish` also drops it from the JWKS at once (compromise). */
   retire(kid: string, options?: { unpublish?: boolean }): Promise<KeyInfo>;
 }
@@ -92,7 +92,8 @@ export function createKeyService(deps: {
   algorithms?: readonly SigningAlgorithm[];
   now?: () => number;
   onError?: (error: unknown, what: string) => void;
-  onRotated?: (info: KeyInfo) => Promise<void> | void;
+  /** `actorId`: the admin who asked for the rotation; absent for scheduled ones. */
+  onRotated?: (info: KeyInfo, context?: { actorId?: string }) => Promise<void> | void;
 }): KeyService {
   const now = deps.now ?? Date.now;
   const { db, ephemeral, sealKey, config } = deps;
@@ -339,7 +340,7 @@ export function createKeyService(deps: {
       await reload();
       await announce();
       const result = info(keys.find((candidate) => candidate.row.kid === key.row.kid) ?? key);
-      await deps.onRotated?.(result);
+      await deps.onRotated?.(result, options.actorId === undefined ? {} : { actorId: options.actorId });
       return result;
     },
     retire: async (kid, options = {}) => {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import { createSqlUserStore } from '../../src/features/accounts/store.ts';
+import { createRoleStore } from '../../src/features/roles/store.ts';
 import type { TestApp } from '../support/app.ts';
 import { PASSWORD, linkToken, postJSON, registerAndSignIn } from '../support/auth.ts';
 import { API, adminClientToken, assertActive, assertInactive, auditEvents, clientToken, createOAuthApp, fixtureClients, hashSecretFor, introspect, nativeSignIn, refresh } from './support.ts';
@@ -42,6 +43,8 @@ describe('users admin API', () => {
     admin = await registerAndSignIn(t, 'admin@example.com');
     const users = createSqlUserStore(t.storage.database.db);
     await users.setRoles((await users.findByEmail('admin@example.com'))!.id, ['admin'], Date.now());
+    // Users are given only roles of the catalog (test/admin/roles.test.ts).
+    await createRoleStore(t.storage.database.db).create({ name: 'support', description: null, permissions: [], createdAt: Date.now(), updatedAt: Date.now() });
     const native = await nativeSignIn(t, 'alice@example.com');
     alice = native.cookie;
     aliceId = native.sub;

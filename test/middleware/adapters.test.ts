@@ -55,6 +55,7 @@ const apps: Record<string, (kit: Authenticator) => Promise<Running>> = {
     app.get('/write', auth.requireScope('write'), send);
     app.get('/admin', auth.requireRole('admin', 'support'), send);
     app.get('/stacked', auth.requireScope('openid'), auth.requireRole('admin'), send);
+    app.get('/permission', auth.requirePermission('admin:users', 'admin:roles'), send);
     const server = app.listen(0, '127.0.0.1');
     return { base: await listening(server), close: closing(server) };
   },
@@ -72,6 +73,7 @@ const apps: Record<string, (kit: Authenticator) => Promise<Running>> = {
     app.get('/write', { onRequest: auth.requireScope('write') }, send);
     app.get('/admin', { preHandler: auth.requireRole('admin', 'support') }, send);
     app.get('/stacked', { onRequest: [auth.requireScope('openid'), auth.requireRole('admin')] }, send);
+    app.get('/permission', { onRequest: auth.requirePermission('admin:users', 'admin:roles') }, send);
     await app.listen({ port: 0, host: '127.0.0.1' });
     return { base: await listening(app.server), close: () => app.close() };
   },
@@ -79,7 +81,7 @@ const apps: Record<string, (kit: Authenticator) => Promise<Running>> = {
     const auth = createHonoAuth(kit);
     const app = new Hono<AuthEnv>();
     app.use(async (c, next) => {
-      if (c.req.header('x-spoof') !== undefined) c.set('auth', { kind: 'user', subject: 'spoofed', scopes: ['read', 'write'], roles: ['admin'], clientId: null, expiresAt: 0, via: 'bearer' });
+      if (c.req.header('x-spoof') !== undefined) c.set('auth', { kind: 'user', subject: 'spoofed', scopes: ['read', 'write'], roles: ['admin'], permissions: ['admin:users', 'admin:roles'], clientId: null, expiresAt: 0, via: 'bearer' });
       await next();
     });
     app.get('/public', auth.authenticate(), (c) => c.json({ auth: c.get('auth') }));
@@ -88,6 +90,7 @@ const apps: Record<string, (kit: Authenticator) => Promise<Running>> = {
     app.get('/write', auth.requireScope('write'), (c) => c.json({ auth: c.get('auth') }));
     app.get('/admin', auth.requireRole('admin', 'support'), (c) => c.json({ auth: c.get('auth') }));
     app.get('/stacked', auth.requireScope('openid'), auth.requireRole('admin'), (c) => c.json({ auth: c.get('auth') }));
+    app.get('/permission', auth.requirePermission('admin:users', 'admin:roles'), (c) => c.json({ auth: c.get('auth') }));
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
     return { base: await listening(server), close: closing(server) };
   },
@@ -159,7 +162,7 @@ describe('adapters over one core', () => {
       it('a client token with scope read: the principal on the request; 403 insufficient_scope with scope="write" elsewhere', async () => {
         const read = await get('/read', bearer(clientRead));
         assert.equal(read.status, 200, JSON.stringify(read.body));
-        assert.deepEqual({ ...read.body.auth, expiresAt: 0, tokenId: '' }, { kind: 'client', subject: 'client:svc', scopes: ['read'], roles: [], clientId: 'svc', expiresAt: 0, via: 'bearer', tokenId: '' });
+        assert.deepEqual({ ...read.body.auth, expiresAt: 0, tokenId: '' }, { kind: 'client', subject: 'client:svc', scopes: ['read'], roles: [], permissions: [], clientId: 'svc', expiresAt: 0, via: 'bearer', tokenId: '' });
         assert.equal((await get('/public', bearer(clientRead))).body.auth?.subject, 'client:svc');
         const write = await get('/write', bearer(clientRead));
         assert.equal(write.status, 403);
@@ -182,6 +185,19 @@ describe('adapters over one core', () => {
         const stacked = await get('/stacked', bearer(adminUser.access_token));
         assert.equal(stacked.status, 200);
         assert.equal(calls - before, 1, 'one authentication for two guards');
+      });
+
+      it('requirePermission: every permission of the role catalog (admin grants the admin scopes); else 403 insufficient_scope', async () => {
+        const allowed = await get('/permission', bearer(adminUser.access_token));
+        assert.equal(allowed.status, 200, JSON.stringify(allowed.body));
+        assert.ok(allowed.body.auth?.permissions.includes('admin:roles'));
+        const refused = await get('/permission', bearer(clientRead));
+        assert.equal(refused.status, 403);
+        assert.equal(refused.body.error, 'insufficient_scope');
+        assert.equal(refused.body.error_description, 'This needs the permissions: admin:users, admin:roles.');
+        assert.equal((await get('/permission', { cookie })).status, 403, 'a session user without roles');
+        assert.equal((await get('/permission')).status, 401);
+        assert.equal((await get('/permission', { 'x-spoof': '1' })).status, 401, 'spoofed auth');
       });
 
       it('a session cookie authenticates as the user (no scopes); req.auth set by someone else counts for nothing', async () => {

@@ -11,7 +11,7 @@ import { createSSEParser, type SSEMessage } from '../../packages/middleware/src/
 import { createRevocationList, parseRevocation } from '../../packages/middleware/src/revocation-list.ts';
 import { importVerificationKey, parseJWKS } from '../../packages/middleware/src/jwks.ts';
 import { cookieValue, readCredentials } from '../../packages/middleware/src/credentials.ts';
-import { createAuthenticator, KitConfigError, requireRole, requireScope, type AuthenticatorOptions } from '../../packages/middleware/src/index.ts';
+import { createAuthenticator, KitConfigError, requirePermission, requireRole, requireScope, type AuthenticatorOptions } from '../../packages/middleware/src/index.ts';
 
 describe('SSE parser', () => {
   const stream = 'retry: 1000\n\nid: 1795339000123\nevent: revocation\ndata: {"kind":"jti","value":"a"}\n\n: ready\n\n: keep-alive\n\nid: 1795339000124\nevent: revocation\ndata: line one\ndata:line two\n\ndata: no event name\n\nid: 7\n\n';
@@ -170,5 +170,7 @@ describe('configuration', () => {
     assert.throws(() => requireScope('a b'), TypeError);
     assert.throws(() => requireScope('a"'), TypeError);
     assert.throws(() => requireRole(''), TypeError);
+    assert.throws(() => requirePermission(), TypeError);
+    assert.throws(() => requirePermission('has space'), TypeError);
   });
 });

@@ -102,6 +102,103 @@ const steps: Record<string, Step> = {
       assert.equal(kept.successor_access_token_expires_at, T0 + 600_000, 'bigint reads back as a number');
     },
   },
+  '0008-mfa': {
+    seed: async (db) => {
+      // A TOTP authenticator (secret sealed), a passkey and a recovery code of the seeded user.
+      await db.insertInto('mfa_factors').values({ id: 'f-totp', user_id: 'u1', kind: 'totp', name: 'Phone', secret_sealed: 'v1.a.b.c', credential_id: null, public_key: null, sign_count: 0, transports: null, device_type: null, created_at: T0, last_used_at: null }).execute();
+      await db.insertInto('mfa_factors').values({ id: 'f-key', user_id: 'u1', kind: 'passkey', name: 'Laptop', secret_sealed: null, credential_id: 'cred-1', public_key: 'pk', sign_count: 7, transports: '["internal"]', device_type: 'multiDevice', created_at: T0, last_used_at: T0 + 5 }).execute();
+      await db.insertInto('mfa_recovery_codes').values({ user_id: 'u1', code_hash: 'h1', created_at: T0, used_at: null }).execute();
+    },
+    check: async (db) => {
+      const factors = await db.selectFrom('mfa_factors').select(['id', 'kind', 'sign_count', 'last_used_at']).where('user_id', '=', 'u1').orderBy('id').execute();
+      assert.deepEqual(factors.map((row) => ({ ...row })), [
+        { id: 'f-key', kind: 'passkey', sign_count: 7, last_used_at: T0 + 5 },
+        { id: 'f-totp', kind: 'totp', sign_count: 0, last_used_at: null },
+      ]);
+      assert.equal((await db.selectFrom('mfa_recovery_codes').select('used_at').where('code_hash', '=', 'h1').executeTakeFirstOrThrow()).used_at, null);
+    },
+  },
+  '0009-audit-chain': {
+    seed: async (db) => {
+      // An event recorded by this version: MAC, actor, client and request id; sealed later.
+      await db.insertInto('audit_events').values({ id: 'a2', at: T0 + 1, type: 'sign-in', outcome: 'success', user_id: 'u1', ip: null, user_agent: null, detail: '{}', actor_id: 'admin', client_id: 'c1', request_id: 'r-1', mac: 'm' }).execute();
+    },
+    check: async (db) => {
+      // Events of older versions were sealed by the migration as the chain's legacy prefix.
+      const legacy = await db.selectFrom('audit_events').select(['seq', 'chain_hash', 'mac']).where('id', '=', 'a1').executeTakeFirstOrThrow();
+      assert.equal(legacy.seq, 1);
+      assert.match(legacy.chain_hash ?? '', /^[0-9a-f]{64}$/);
+      const chain = await db.selectFrom('audit_chain').selectAll().executeTakeFirstOrThrow();
+      assert.deepEqual([chain.seq, chain.legacy_through_seq, chain.hash], [1, 1, legacy.chain_hash]);
+      const recent = await db.selectFrom('audit_events').select(['seq', 'actor_id', 'client_id', 'request_id']).where('id', '=', 'a2').executeTakeFirstOrThrow();
+      assert.deepEqual({ ...recent }, { seq: null, actor_id: 'admin', client_id: 'c1', request_id: 'r-1' });
+    },
+  },
+  '0010-webhooks': {
+    seed: async (db) => {
+      // An endpoint with a pending delivery and its log; a client registered with a back-channel logout URI.
+      await db.insertInto('webhook_subscriptions').values({ id: 'w1', url: 'https://hooks.example/in', description: null, event_types: '["user.created"]', secret_sealed: 'v1.a.b.c', enabled: 1, source: 'api', created_at: T0, updated_at: T0 }).execute();
+      await db.insertInto('webhook_deliveries').values({ id: 'msg_1:w1', kind: 'webhook', subscription_id: 'w1', client_id: null, event_id: 'msg_1', event_type: 'user.created', payload: '{}', status: 'pending', attempts: 1, created_at: T0, next_attempt_at: T0 + 5000, claimed_by: null, claimed_until: null, last_attempt_at: T0, last_status_code: 500, last_error: 'HTTP 500', completed_at: null }).execute();
+      await db.insertInto('webhook_attempts').values({ id: 'msg_1:w1#1', delivery_id: 'msg_1:w1', attempt: 1, at: T0, status_code: 500, latency_ms: 12, error: 'HTTP 500' }).execute();
+      await db.insertInto('clients').values({ client_id: 'c-bc', name: 'RP', type: 'confidential', token_endpoint_auth_method: 'client_secret_basic', secret_hash: 'h', previous_secret_hash: null, previous_secret_expires_at: null, jwks: null, grant_types: '["authorization_code"]', redirect_uris: '["https://rp.example/cb"]', post_logout_redirect_uris: '[]', scopes: '["openid"]', audiences: '[]', access_token_ttl_seconds: null, refresh_token_idle_ttl_seconds: null, refresh_token_absolute_ttl_seconds: null, first_party: 0, source: 'api', created_at: T0, updated_at: T0, backchannel_logout_uri: 'https://rp.example/logout', backchannel_logout_session_required: 1 }).execute();
+      await db.insertInto('backchannel_sessions').values({ session_id: 's-bc', client_id: 'c-bc', user_id: 'u1', created_at: T0 }).execute();
+    },
+    check: async (db) => {
+      const older = await db.selectFrom('clients').select(['backchannel_logout_uri', 'backchannel_logout_session_required']).where('client_id', '=', 'c1').executeTakeFirstOrThrow();
+      assert.deepEqual({ ...older }, { backchannel_logout_uri: null, backchannel_logout_session_required: 0 }, 'older clients have no back-channel logout');
+      const delivery = await db.selectFrom('webhook_deliveries').selectAll().where('id', '=', 'msg_1:w1').executeTakeFirstOrThrow();
+      assert.equal(delivery.next_attempt_at, T0 + 5000, 'bigint reads back as a number');
+      assert.equal((await db.selectFrom('webhook_attempts').select('latency_ms').executeTakeFirstOrThrow()).latency_ms, 12);
+      assert.equal((await db.selectFrom('backchannel_sessions').selectAll().executeTakeFirstOrThrow()).client_id, 'c-bc');
+    },
+  },
+  '0011-roles': {
+    seed: async (db) => {
+      // A catalog role held by the seeded user beside the built-in admin role (never a row).
+      await db.insertInto('roles').values({ name: 'support', description: 'Help desk', permissions: '["tickets:read","admin:users"]', created_at: T0, updated_at: T0 }).execute();
+    },
+    check: async (db) => {
+      const role = await db.selectFrom('roles').selectAll().where('name', '=', 'support').executeTakeFirstOrThrow();
+      assert.deepEqual(JSON.parse(role.permissions), ['tickets:read', 'admin:users']);
+      assert.equal(role.updated_at, T0, 'bigint reads back as a number');
+      assert.equal(await db.selectFrom('roles').select('name').where('name', '=', 'admin').executeTakeFirst(), undefined);
+    },
+  },
+  '0012-device-par': {
+    seed: async (db) => {
+      // A client that must push its authorization requests (RFC 9126 §6).
+      await db.updateTable('clients').set({ require_pushed_authorization_requests: 1 }).where('client_id', '=', 'c-bc').execute();
+    },
+    check: async (db) => {
+      const rows = await db.selectFrom('clients').select(['client_id', 'require_pushed_authorization_requests']).where('client_id', 'in', ['c1', 'c-bc']).orderBy('client_id').execute();
+      assert.deepEqual(rows.map((row) => ({ ...row })), [{ client_id: 'c-bc', require_pushed_authorization_requests: 1 }, { client_id: 'c1', require_pushed_authorization_requests: 0 }], 'older clients need not push');
+    },
+  },
+  '0013-dpop-exchange': {
+    seed: async (db) => {
+      // A grant bound to a DPoP key (RFC 9449 §5) beside the older, unbound one.
+      await db.insertInto('grants').values({ id: 'g-dpop', client_id: 'c1', user_id: 'u1', session_id: null, scope: 'openid', created_at: T0, expires_at: T0 + 1000, revoked_at: null, jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' }).execute();
+    },
+    check: async (db) => {
+      assert.equal((await db.selectFrom('grants').select('jkt').where('id', '=', 'g1').executeTakeFirstOrThrow()).jkt, null, 'older grants are unbound');
+      assert.equal((await db.selectFrom('grants').select('jkt').where('id', '=', 'g-dpop').executeTakeFirstOrThrow()).jkt, 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs');
+    },
+  },
+  '0014-registration': {
+    seed: async (db) => {
+      // Dynamic registration (RFC 7591/7592): an unlimited initial access token and a registration of c1.
+      await db.insertInto('initial_access_tokens').values({ id: 'iat1', token_hash: 'ih1', expires_at: T0 + 1000, uses_left: null, created_by: 'u1', created_at: T0 }).execute();
+      await db.insertInto('client_registrations').values({ client_id: 'c1', token_hash: 'rh-reg1', metadata: '{"application_type":"web"}', created_at: T0, updated_at: T0 }).execute();
+    },
+    check: async (db) => {
+      const token = await db.selectFrom('initial_access_tokens').selectAll().where('id', '=', 'iat1').executeTakeFirstOrThrow();
+      assert.equal(token.uses_left, null);
+      assert.equal(token.expires_at, T0 + 1000);
+      const registration = await db.selectFrom('client_registrations').selectAll().where('client_id', '=', 'c1').executeTakeFirstOrThrow();
+      assert.equal(registration.token_hash, 'rh-reg1');
+      assert.deepEqual(JSON.parse(registration.metadata), { application_type: 'web' });
+    },
+  },
 };
 
 async function runMigrationSuite(open: () => Promise<{ database: Database; cleanup: () => Promise<void> }>): Promise<void> {

@@ -11,6 +11,7 @@ import type { Config } from '../../src/config/schema.ts';
 import { resolveMasterKey } from '../../src/crypto/master-key.ts';
 import { openStorage, type Storage } from '../../src/storage/open.ts';
 import type { Mailer, OutgoingMail } from '../../src/features/email/mailer.ts';
+import type { PasswordHasher } from '../../src/crypto/passwords/hasher.ts';
 import { createMemoryStore } from '../../src/storage/ephemeral/memory.ts';
 
 export const TEST_MASTER_KEY = Buffer.alloc(32, 7).toString('base64');
@@ -31,7 +32,7 @@ export function capturingMailer(mails: OutgoingMail[]): Mailer {
   return { kind: 'dev-outbox', send: async (mail) => void mails.push(mail), close: async () => {} };
 }
 
-export async function createTestApp(options: { env?: Record<string, string>; beforeReady?: (app: FastifyInstance) => void; now?: () => number } = {}): Promise<TestApp> {
+export async function createTestApp(options: { env?: Record<string, string>; beforeReady?: (app: FastifyInstance) => void; now?: () => number; passwordHasher?: PasswordHasher } = {}): Promise<TestApp> {
   const config = loadConfig({
     env: {
       GATEHOUSE_DATABASE_URL: 'sqlite::memory:',
@@ -60,6 +61,7 @@ export async function createTestApp(options: { env?: Record<string, string>; bef
   const mails: OutgoingMail[] = [];
   const app = await createApp({
     mailer: capturingMailer(mails),
+    ...(options.passwordHasher ? { passwordHasher: options.passwordHasher } : {}),
     ...(options.now ? { now: options.now } : {}),
     config,
     database: storage.database,

@@ -1,5 +1,5 @@
 import type { AuthFailure } from './failures.ts';
-import type { Authenticator, Guard, HeadersInput, Principal } from './types.ts';
+import type { Authenticator, Guard, HeadersInput, Principal, RequestTarget } from './types.ts';
 
 export type Admission = { ok: true; principal: Principal | null } | AuthFailure;
 
@@ -9,10 +9,10 @@ export type Admission = { ok: true; principal: Principal | null } | AuthFailure;
  * library may have put on `req.auth`), then check the guard. `optional` lets a request without
  * any credentials through with a null principal; a request with bad credentials never passes.
  */
-export async function admit(authenticator: Authenticator, seen: WeakMap<object, Principal | null>, request: object, headers: HeadersInput, guard: Guard | undefined): Promise<Admission> {
+export async function admit(authenticator: Authenticator, seen: WeakMap<object, Principal | null>, request: object, headers: HeadersInput, guard: Guard | undefined, target?: RequestTarget): Promise<Admission> {
   let principal = seen.get(request);
   if (principal === undefined) {
-    const result = await authenticator.authenticate(headers);
+    const result = await authenticator.authenticate(headers, target);
     if (!result.ok) {
       if (guard !== undefined || result.code !== 'missing_credentials') return result;
       principal = null;

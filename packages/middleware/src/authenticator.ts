@@ -5,8 +5,9 @@ import { createKeySet, type VerificationKey } from './jwks.ts';
 import { resolveOptions } from './options.ts';
 import { createRevocationFollower, type RevocationFollower } from './revocations.ts';
 import { createSessionValidator, type SessionValidator } from './sessions.ts';
-import { readCredentials } from './credentials.ts';
-import type { AuthenticatorOptions, AuthResult, Authenticator, Principal } from './types.ts';
+import { header, readCredentials } from './credentials.ts';
+import { createDPoPChecker } from './dpop-binding.ts';
+import type { AuthenticatorOptions, AuthResult, Authenticator, HeadersInput, Principal, RequestTarget } from './types.ts';
 import { checkTimes, verifyAccessToken, type AccessTokenClaims, type HeaderCheck } from './verify-jwt.ts';
 
 interface CachedToken {
@@ -21,11 +22,13 @@ function principalOf(claims: AccessTokenClaims): Principal {
     subject: claims.sub,
     scopes: Object.freeze([...claims.scopes]),
     roles: Object.freeze([...claims.roles]),
+    permissions: Object.freeze([...claims.permissions]),
     ...(claims.sid !== undefined ? { sessionId: claims.sid } : {}),
     clientId: claims.clientId,
     expiresAt: claims.exp * 1000,
-    via: 'bearer',
+    via: claims.jkt !== undefined ? 'dpop' : 'bearer',
     tokenId: claims.jti,
+    ...(claims.actor !== undefined ? { actor: claims.actor } : {}),
   });
 }
 
@@ -58,6 +61,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   const keys = createKeySet({ ...settings.jwks, algorithms: settings.algorithms, timeoutMs: settings.requestTimeoutMs, now, onEvent });
   const headerCache = new Map<string, HeaderCheck>();
   const verified = new Map<string, CachedToken>();
+  const dpop = createDPoPChecker(settings.dpop, now);
 
   let follower: RevocationFollower | undefined;
   let introspector: Introspector | undefined;
@@ -83,7 +87,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return verdict === 'active' ? undefined : verdict === 'inactive' ? 'inactive' : 'revocations_unavailable';
   }
 
-  async function bearer(token: string): Promise<AuthResult> {
+  async function bearer(token: string, scheme: 'bearer' | 'dpop', headers: HeadersInput, target: RequestTarget | undefined): Promise<AuthResult> {
     const nowMs = now();
     const nowSeconds = Math.floor(nowMs / 1000);
     let entry = verified.get(token);
@@ -101,6 +105,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         verified.set(token, entry);
       }
     }
+    // RFC 9449 §7: a bound token only with the DPoP scheme and a proof of its key for this
+    // request; the DPoP scheme only with a bound token (a stolen token is useless without the key).
+    const { jkt } = entry.claims;
+    if (jkt === undefined) {
+      if (scheme === 'dpop') return fail('dpop_unbound');
+    } else {
+      if (scheme !== 'dpop') return fail('dpop_required');
+      const refused = dpop.check(header(headers, 'dpop'), target, token, jkt);
+      if (refused) return fail(refused);
+    }
     const revoked = await notRevoked(token, entry.claims);
     return revoked ? fail(revoked) : entry.result;
   }
@@ -111,7 +125,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   }
 
   return {
-    async authenticate(headers) {
+    async authenticate(headers, target) {
       let credentials;
       try {
         credentials = readCredentials(headers, settings.session?.cookieName);
@@ -120,7 +134,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       }
       switch (credentials.kind) {
         case 'bearer':
-          return bearer(credentials.token);
+        case 'dpop':
+          return bearer(credentials.token, credentials.kind, headers, target);
         case 'cookie':
           return session(credentials.value);
         case 'malformed':

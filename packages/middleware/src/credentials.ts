@@ -1,14 +1,16 @@
 import type { HeadersInput } from './types.ts';
 
 /** What a request presents: a bearer token, a session cookie, nothing, or a malformed header. */
-export type Credentials = { kind: 'bearer'; token: string } | { kind: 'cookie'; value: string } | { kind: 'none' } | { kind: 'malformed' };
+export type Credentials = { kind: 'bearer'; token: string } | { kind: 'dpop'; token: string } | { kind: 'cookie'; value: string } | { kind: 'none' } | { kind: 'malformed' };
 
 const NONE: Credentials = Object.freeze({ kind: 'none' });
 const MALFORMED: Credentials = Object.freeze({ kind: 'malformed' });
 /** RFC 6750 §2.1: `Bearer` (scheme case-insensitive, RFC 9110 §11.1), one or more spaces, b64token. */
 const BEARER = /^bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+/** RFC 9449 §7.1: the same token syntax under the `DPoP` scheme. */
+const DPOP = /^dpop +([A-Za-z0-9\-._~+/]+=*)$/i;
 
-function header(headers: HeadersInput, name: string): string | readonly string[] | undefined | null {
+export function header(headers: HeadersInput, name: string): string | readonly string[] | undefined | null {
   if (typeof (headers as { get?: unknown }).get === 'function') return (headers as { get(name: string): string | null }).get(name);
   const record = headers as Readonly<Record<string, string | readonly string[] | undefined>>;
   return Object.hasOwn(record, name) ? record[name] : undefined;
@@ -38,6 +40,10 @@ export function readCredentials(headers: HeadersInput, cookieName: string | unde
     if (/^bearer(\s|$)/i.test(authorization)) {
       const match = BEARER.exec(authorization);
       return match ? { kind: 'bearer', token: match[1]! } : MALFORMED;
+    }
+    if (/^dpop(\s|$)/i.test(authorization)) {
+      const match = DPOP.exec(authorization);
+      return match ? { kind: 'dpop', token: match[1]! } : MALFORMED;
     }
   }
   if (cookieName === undefined) return NONE;

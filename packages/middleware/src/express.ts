@@ -6,8 +6,8 @@
  * Express at run time and works the same on both major versions.
  */
 import { admit, failureBody } from './adapter.ts';
-import { requireAuth, requireRole, requireScope } from './guards.ts';
-import type { Authenticator, Guard, Principal } from './types.ts';
+import { requireAuth, requirePermission, requireRole, requireScope } from './guards.ts';
+import type { Authenticator, Guard, Principal, RequestTarget } from './types.ts';
 
 declare global {
   // Express's own declaration-merging point (@types/express): `req.auth` is typed everywhere.
@@ -22,6 +22,18 @@ declare global {
 export interface ExpressLikeRequest {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   auth?: Principal | null;
+  /** For DPoP proofs (`htm`, `htu`): Express's `method`, `protocol` (honours `trust proxy`) and `originalUrl`. */
+  method?: string;
+  protocol?: string;
+  originalUrl?: string;
+  url?: string;
+}
+
+/** The request a DPoP proof is checked against (`dpop.origin` replaces the origin when a proxy changes it). */
+function targetOf(req: ExpressLikeRequest): RequestTarget | undefined {
+  const host = req.headers.host;
+  if (typeof req.method !== 'string' || typeof host !== 'string') return undefined;
+  return { method: req.method, url: `${req.protocol ?? 'http'}://${host}${req.originalUrl ?? req.url ?? '/'}` };
 }
 
 /** The parts of an Express (Node) response the kit uses to refuse a request. */
@@ -43,6 +55,8 @@ export interface ExpressAuth {
   requireScope(...scopes: string[]): ExpressMiddleware;
   /** 401 unless authenticated, 403 unless the principal has at least one of the roles. */
   requireRole(...roles: string[]): ExpressMiddleware;
+  /** 403 `insufficient_scope` unless the principal has every one of the permissions (Gatehouse's role catalog). */
+  requirePermission(...permissions: string[]): ExpressMiddleware;
 }
 
 /** Express middleware over an authenticator made with `createAuthenticator`. */
@@ -56,7 +70,7 @@ export function createExpressAuth(authenticator: Authenticator): ExpressAuth {
       done = true;
       next(error);
     };
-    admit(authenticator, seen, req, req.headers, guard)
+    admit(authenticator, seen, req, req.headers, guard, targetOf(req))
       .then((admission) => {
         if (admission.ok) {
           req.auth = admission.principal;
@@ -76,5 +90,6 @@ export function createExpressAuth(authenticator: Authenticator): ExpressAuth {
     requireAuth: () => middleware(requireAuth()),
     requireScope: (...scopes) => middleware(requireScope(...scopes)),
     requireRole: (...roles) => middleware(requireRole(...roles)),
+    requirePermission: (...permissions) => middleware(requirePermission(...permissions)),
   };
 }

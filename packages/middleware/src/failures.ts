@@ -5,9 +5,12 @@
  * `WWW-Authenticate` challenge, and an internal `code` for logs and tests — callers switch on
  * `code`, never on descriptions. The description never contains a token or cookie.
  */
+import { DPOP_ALGORITHMS } from './dpop.ts';
+
+const DPOP_CHALLENGE_ALGS = DPOP_ALGORITHMS.join(' ');
 
 /** Error codes that go on the wire (`error` in the JSON body and the challenge). */
-export type WireError = 'unauthenticated' | 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+export type WireError = 'unauthenticated' | 'invalid_request' | 'invalid_token' | 'invalid_dpop_proof' | 'insufficient_scope' | 'temporarily_unavailable';
 
 /** Why the kit refused a request: stable codes for logs, metrics and tests. */
 export type FailureCode =
@@ -30,9 +33,19 @@ export type FailureCode =
   | 'session_invalid'
   | 'insufficient_scope'
   | 'insufficient_role'
+  | 'insufficient_permission'
   | 'revocations_unavailable'
   | 'keys_unavailable'
-  | 'server_unavailable';
+  | 'server_unavailable'
+  // RFC 9449 §7: DPoP-bound tokens
+  | 'dpop_required'
+  | 'dpop_unbound'
+  | 'dpop_no_request'
+  | 'dpop_proof_missing'
+  | 'dpop_proof_invalid'
+  | 'dpop_proof_stale'
+  | 'dpop_key_mismatch'
+  | 'dpop_replayed';
 
 /** A refused request: what to answer and why. */
 export interface AuthFailure {
@@ -54,6 +67,7 @@ const STATUS: Record<WireError, AuthFailure['status']> = {
   unauthenticated: 401,
   invalid_request: 400,
   invalid_token: 401,
+  invalid_dpop_proof: 401,
   insufficient_scope: 403,
   temporarily_unavailable: 503,
 };
@@ -72,13 +86,16 @@ export function isScopeToken(value: string): boolean {
 }
 
 /** Builds a failure; `realm` was validated at start-up, descriptions are constants. */
-export function failure(realm: string, error: WireError, code: FailureCode, description: string, extra: { scope?: string } = {}): AuthFailure {
+export function failure(realm: string, error: WireError, code: FailureCode, description: string, extra: { scope?: string; dpopAlgs?: string } = {}): AuthFailure {
   const status = STATUS[error];
   const safeDescription = isQuotable(description) ? description : 'Request refused.';
   let wwwAuthenticate: string | undefined;
   if (error === 'unauthenticated') {
     // RFC 6750 §3.1: a request without any authentication information gets no error code.
     wwwAuthenticate = `Bearer realm="${realm}"`;
+  } else if (extra.dpopAlgs !== undefined) {
+    // RFC 9449 §7.1: a DPoP-bound token (or the DPoP scheme) is answered with a DPoP challenge.
+    wwwAuthenticate = `DPoP realm="${realm}", algs="${extra.dpopAlgs}", error="${error}", error_description="${safeDescription}"`;
   } else if (error !== 'temporarily_unavailable') {
     wwwAuthenticate = `Bearer realm="${realm}", error="${error}", error_description="${safeDescription}"${extra.scope !== undefined ? `, scope="${extra.scope}"` : ''}`;
   }
@@ -101,6 +118,17 @@ export function tokenFailure(realm: string, code: FailureCode): AuthFailure {
       return failure(realm, 'invalid_token', code, 'The access token expired.');
     case 'session_invalid':
       return failure(realm, 'invalid_token', code, 'The session is not valid.');
+    case 'dpop_required':
+    case 'dpop_unbound':
+      return failure(realm, 'invalid_token', code, 'The access token must be presented with the DPoP scheme and a proof.', { dpopAlgs: DPOP_CHALLENGE_ALGS });
+    case 'dpop_no_request':
+    case 'dpop_proof_missing':
+    case 'dpop_proof_invalid':
+    case 'dpop_key_mismatch':
+    case 'dpop_replayed':
+      return failure(realm, 'invalid_dpop_proof', code, 'The DPoP proof is not valid.', { dpopAlgs: DPOP_CHALLENGE_ALGS });
+    case 'dpop_proof_stale':
+      return failure(realm, 'invalid_dpop_proof', code, 'The DPoP proof is too old or from the future.', { dpopAlgs: DPOP_CHALLENGE_ALGS });
     case 'revocations_unavailable':
     case 'keys_unavailable':
     case 'server_unavailable':

@@ -6,7 +6,7 @@
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import { admit, failureBody } from './adapter.ts';
-import { requireAuth, requireRole, requireScope } from './guards.ts';
+import { requireAuth, requirePermission, requireRole, requireScope } from './guards.ts';
 import type { Authenticator, Guard, Principal } from './types.ts';
 
 declare module 'fastify' {
@@ -28,13 +28,15 @@ export interface FastifyAuth {
   requireScope(...scopes: string[]): FastifyAuthHook;
   /** 403 unless the principal has at least one of the roles. */
   requireRole(...roles: string[]): FastifyAuthHook;
+  /** 403 `insufficient_scope` unless the principal has every one of the permissions (Gatehouse's role catalog). */
+  requirePermission(...permissions: string[]): FastifyAuthHook;
 }
 
 /** Fastify hooks over an authenticator made with `createAuthenticator`. */
 export function createFastifyAuth(authenticator: Authenticator): FastifyAuth {
   const seen = new WeakMap<object, Principal | null>();
   const hook = (guard: Guard | undefined): FastifyAuthHook => async (request, reply) => {
-    const admission = await admit(authenticator, seen, request, request.headers, guard);
+    const admission = await admit(authenticator, seen, request, request.headers, guard, { method: request.method, url: `${request.protocol}://${request.host}${request.url}` });
     if (admission.ok) {
       request.auth = admission.principal;
       return undefined;
@@ -53,5 +55,6 @@ export function createFastifyAuth(authenticator: Authenticator): FastifyAuth {
     requireAuth: () => hook(requireAuth()),
     requireScope: (...scopes) => hook(requireScope(...scopes)),
     requireRole: (...roles) => hook(requireRole(...roles)),
+    requirePermission: (...permissions) => hook(requirePermission(...permissions)),
   };
 }

@@ -5,7 +5,7 @@
  * `@gatehouse/middleware/express`, `…/fastify` and `…/hono`. See docs/resource-servers.md.
  */
 export { createAuthenticator } from './authenticator.ts';
-export { requireAuth, requireRole, requireScope } from './guards.ts';
+export { requireAuth, requirePermission, requireRole, requireScope } from './guards.ts';
 export { KitConfigError } from './options.ts';
 export type { AuthFailure, FailureCode, WireError } from './failures.ts';
 export type {
@@ -15,6 +15,7 @@ export type {
   AuthResult,
   Guard,
   HeadersInput,
+  RequestTarget,
   KitEvent,
   Principal,
   RevocationOptions,

@@ -40,6 +40,7 @@ export interface Settings {
         introspectionCacheMs: number;
       }
     | undefined;
+  dpop: { windowSeconds: number; replayCacheSize: number; origin: string | undefined };
   onEvent: (event: KitEvent) => void;
   now: () => number;
 }
@@ -122,6 +123,23 @@ export function resolveOptions(options: AuthenticatorOptions): Settings {
     };
   }
 
+  let dpopOrigin: string | undefined;
+  if (options.dpop?.origin !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(text('dpop.origin', options.dpop.origin));
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== options.dpop.origin.replace(/\/+$/, '')) throw new KitConfigError('dpop.origin', 'must be scheme://host[:port] only, e.g. https://api.example');
+    dpopOrigin = url.origin;
+  }
+  const dpop = {
+    windowSeconds: integer('dpop.windowSeconds', options.dpop?.windowSeconds, 30, 10, 300),
+    replayCacheSize: integer('dpop.replayCacheSize', options.dpop?.replayCacheSize, 10_000, 100, 10_000_000),
+    origin: dpopOrigin,
+  };
+
   const minCacheSeconds = integer('jwks.minCacheSeconds', options.jwks?.minCacheSeconds, 30, 0, 86_400);
   return {
     issuer,
@@ -142,6 +160,7 @@ export function resolveOptions(options: AuthenticatorOptions): Settings {
     requestTimeoutMs: integer('requestTimeoutMs', options.requestTimeoutMs, 5000, 100, 120_000),
     session,
     revocations,
+    dpop,
     onEvent: options.onEvent ?? (() => {}),
     now: options.now ?? Date.now,
   };

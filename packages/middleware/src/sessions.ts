@@ -24,6 +24,9 @@ function principalOf(body: unknown, scopes: readonly string[]): Principal | unde
   const roles = user.roles;
   if (!text(user.id) || typeof user.email !== 'string' || !(user.name === null || typeof user.name === 'string') || typeof user.email_verified !== 'boolean') return undefined;
   if (!Array.isArray(roles) || !roles.every(text) || !text(session.id) || typeof session.expires_at !== 'string') return undefined;
+  // `permissions` (the role catalog) is absent from servers before it: none.
+  const permissions = user.permissions ?? [];
+  if (!Array.isArray(permissions) || !permissions.every(text)) return undefined;
   const expiresAt = Date.parse(session.expires_at);
   if (!Number.isFinite(expiresAt)) return undefined;
   return Object.freeze({
@@ -31,6 +34,7 @@ function principalOf(body: unknown, scopes: readonly string[]): Principal | unde
     subject: user.id,
     scopes,
     roles: Object.freeze([...(roles as string[])]),
+    permissions: Object.freeze([...(permissions as string[])]),
     sessionId: session.id,
     clientId: null,
     expiresAt,

@@ -13,14 +13,18 @@ export interface Principal {
   readonly scopes: readonly string[];
   /** The user's roles (`roles` claim, or the session's user). */
   readonly roles: readonly string[];
+  /** The permission strings the user's roles grant (`permissions` claim, or the session's user; Gatehouse's role catalog). */
+  readonly permissions: readonly string[];
   /** The Gatehouse session the token or cookie belongs to, where there is one. */
   readonly sessionId?: string;
   /** The OAuth client the token was issued to; null for a browser session cookie. */
   readonly clientId: string | null;
   /** When the credential stops being valid, in milliseconds since the epoch. */
   readonly expiresAt: number;
-  /** How the request authenticated. */
-  readonly via: 'bearer' | 'session';
+  /** How the request authenticated: `dpop` for a DPoP-bound token presented with its proof (RFC 9449). */
+  readonly via: 'bearer' | 'dpop' | 'session';
+  /** `act.sub` of an exchanged token (RFC 8693): who acts for the subject. */
+  readonly actor?: string;
   /** The access token's `jti` (bearer only): for logs and audit, never a secret. */
   readonly tokenId?: string;
   /** The user as Gatehouse describes it (session cookies only). */
@@ -118,14 +122,29 @@ export interface AuthenticatorOptions {
   requestTimeoutMs?: number;
   /** Told about connection changes and failures (for operators' logs). */
   onEvent?: (event: KitEvent) => void;
+  /**
+   * DPoP-bound tokens (RFC 9449 §7), always checked: a token with `cnf.jkt` is accepted only as
+   * `Authorization: DPoP` with a proof of its key for this request. `windowSeconds` (30, 10…300):
+   * how far a proof's `iat` may be from now; `replayCacheSize` (10 000): proofs' `jti` remembered
+   * per process; `origin`: the public scheme://host[:port] of this API when a proxy changes it.
+   */
+  dpop?: { windowSeconds?: number; replayCacheSize?: number; origin?: string };
   /** The clock (ms since the epoch). Tests freeze it. */
   now?: () => number;
+}
+
+/** The request a DPoP proof is checked against (adapters pass it; see `Authenticator.authenticate`). */
+export interface RequestTarget {
+  /** `GET`, `POST` … as received. */
+  method: string;
+  /** The absolute URL the client addressed (query and fragment are ignored). */
+  url: string;
 }
 
 /** The framework-free core. */
 export interface Authenticator {
   /** The principal of a request, or why it is refused. Never throws, never calls Gatehouse for a known-good bearer token. */
-  authenticate(headers: HeadersInput): Promise<AuthResult>;
+  authenticate(headers: HeadersInput, request?: RequestTarget): Promise<AuthResult>;
   /** Whether `principal` satisfies `guard`; the failure to answer otherwise. */
   authorize(principal: Principal, guard: Guard): AuthFailure | undefined;
   /** The failure for a request without credentials (for adapters' guards). */
@@ -139,8 +158,9 @@ export interface Authenticator {
   close(): Promise<void>;
 }
 
-/** A requirement on a principal: every scope in `scopes`, and one of `anyRole` when not empty. */
+/** A requirement on a principal: every scope in `scopes`, one of `anyRole` when not empty, and every one of `permissions`. */
 export interface Guard {
   readonly scopes: readonly string[];
   readonly anyRole: readonly string[];
+  readonly permissions?: readonly string[];
 }

@@ -14,6 +14,11 @@ export interface AccessTokenClaims {
   readonly sid?: string;
   readonly gid?: string;
   readonly roles: readonly string[];
+  readonly permissions: readonly string[];
+  /** RFC 9449 §6.1 `cnf.jkt`: the token is bound to this DPoP key. */
+  readonly jkt?: string;
+  /** RFC 8693 §4.1 `act.sub`: who acts for the subject (an exchanged token). */
+  readonly actor?: string;
 }
 
 export interface JWTRules {
@@ -37,6 +42,12 @@ const refused = (code: FailureCode): Refused => ({ ok: false, code });
 /** Own property only: a `__proto__` member is an inert key, never a prototype (SEC-JWT-14). */
 function own(object: Record<string, unknown>, name: string): unknown {
   return Object.hasOwn(object, name) ? object[name] : undefined;
+}
+
+const JKT = /^[A-Za-z0-9_-]{43}$/;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isText(value: unknown): value is string {
@@ -82,8 +93,11 @@ function typedClaims(payload: Record<string, unknown>): AccessTokenClaims | unde
   const sid = own(payload, 'sid');
   const gid = own(payload, 'gid');
   const roles = own(payload, 'roles');
+  const permissions = own(payload, 'permissions');
   const nbf = own(payload, 'nbf');
   const authTime = own(payload, 'auth_time');
+  const cnf = own(payload, 'cnf');
+  const act = own(payload, 'act');
   if (!isText(sub) || !isText(jti) || !isText(clientId) || !isNumericDate(exp) || !isNumericDate(iat)) return undefined;
   if ((nbf !== undefined && !isNumericDate(nbf)) || (authTime !== undefined && !isNumericDate(authTime))) return undefined;
   const aud = isText(audRaw) ? [audRaw] : audRaw;
@@ -91,6 +105,12 @@ function typedClaims(payload: Record<string, unknown>): AccessTokenClaims | unde
   if (scope !== undefined && !(typeof scope === 'string' && scope.length <= 4 * MAX_TEXT && scope.isWellFormed())) return undefined;
   if ((sid !== undefined && !isText(sid)) || (gid !== undefined && !isText(gid))) return undefined;
   if (roles !== undefined && !isTextList(roles)) return undefined;
+  if (permissions !== undefined && !isTextList(permissions)) return undefined;
+  // cnf, when present, is exactly a DPoP confirmation: a token bound to a key type we do not know is not ours to accept.
+  const jkt = isRecord(cnf) ? own(cnf, 'jkt') : undefined;
+  if (cnf !== undefined && !(typeof jkt === 'string' && JKT.test(jkt))) return undefined;
+  const actor = isRecord(act) ? own(act, 'sub') : undefined;
+  if (act !== undefined && !isText(actor)) return undefined;
   // The namespaces never overlap: a client token's subject is exactly `client:<client_id>`.
   if (sub.startsWith('client:') && sub !== `client:${clientId}`) return undefined;
   return {
@@ -104,6 +124,9 @@ function typedClaims(payload: Record<string, unknown>): AccessTokenClaims | unde
     ...(sid !== undefined ? { sid } : {}),
     ...(gid !== undefined ? { gid } : {}),
     roles: roles ?? [],
+    permissions: permissions ?? [],
+    ...(jkt !== undefined ? { jkt: jkt as string } : {}),
+    ...(actor !== undefined ? { actor: actor as string } : {}),
   };
 }
 

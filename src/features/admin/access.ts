@@ -9,7 +9,7 @@ import type { AccessTokenVerifier } from '../tokens/verify.ts';
  * The admin scopes a machine client may hold (client credentials only), one per area so that
  * automation gets least privilege. They double as the permission strings of the role catalog.
  */
-export const ADMIN_SCOPES = ['admin:users', 'admin:roles', 'admin:audit', 'admin:keys', 'admin:clients'] as const;
+export const ADMIN_SCOPES = ['admin:users', 'admin:roles', 'admin:audit', 'admin:keys', 'admin:clients', 'admin:identity-providers'] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 
 export function isAdminScope(scope: string): scope is AdminScope {

@@ -1,19 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors/catalog.ts';
-import { createAdminGuard } from './guard.ts';
 import { errorResponse } from '../../http/schemas.ts';
-import type { UserStore } from '../accounts/store.ts';
 import { clientView, type ClientMetadata } from '../clients/model.ts';
 import type { ClientRegistry } from '../clients/registry.ts';
-import type { SessionAuth } from '../sessions/http.ts';
+import type { AdminAccess, AdminCaller } from './access.ts';
 
 /**
- * The admin API for OAuth clients under `/api/admin/clients`, admins only (guard.ts,
- * SEC-ASVS-01). `client_secret` appears only in the create and rotate answers.
+ * The admin API for OAuth clients under `/api/admin/clients`: an admin session or a
+ * client-credentials token with `admin:clients` (access.ts, SEC-ASVS-01). `client_secret`
+ * appears only in the create and rotate answers.
  */
-export function registerAdminClientRoutes(app: FastifyInstance, deps: { registry: ClientRegistry; auth: SessionAuth; users: UserStore }): void {
-  const { registry } = deps;
-  const { adminOnly, actor } = createAdminGuard(deps);
+export function registerAdminClientRoutes(app: FastifyInstance, deps: { registry: ClientRegistry; access: AdminAccess }): void {
+  const { registry, access } = deps;
+  const adminOnly = access.require('admin:clients');
+  const actor = (request: Parameters<AdminAccess['caller']>[0]) => changeActor(access.caller(request));
   const common = { tags, response: { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse } };
 
   app.get('/api/admin/clients', {
@@ -81,6 +81,11 @@ export function registerAdminClientRoutes(app: FastifyInstance, deps: { registry
   });
 }
 
+/** The audit's subject stays the admin user (as before); `actorId` names user and machine callers alike. */
+export function changeActor(caller: AdminCaller): { userId?: string; actorId: string; ip: string; userAgent: string | null } {
+  return { ...(caller.kind === 'user' ? { userId: caller.id } : {}), actorId: caller.id, ip: caller.ip, userAgent: caller.userAgent };
+}
+
 const tags = ['admin'];
 
 const stringList = { type: 'array', items: { type: 'string' } } as const;
@@ -106,20 +111,23 @@ const metadataProperties = {
   refresh_token_absolute_ttl_seconds: ttl,
   first_party: { type: 'boolean' },
   jwks,
+  backchannel_logout_uri: { type: ['string', 'null'], maxLength: 2000 },
+  backchannel_logout_session_required: { type: 'boolean' },
+  require_pushed_authorization_requests: { type: 'boolean' },
 } as const;
 
 const clientProperties = {
   ...metadataProperties,
   client_id: { type: 'string' },
   name: { type: 'string' },
-  source: { type: 'string', enum: ['api', 'cli', 'config'] },
+  source: { type: 'string', enum: ['api', 'cli', 'config', 'dynamic'] },
   created_at: { type: 'integer', description: 'ms since the epoch' },
   updated_at: { type: 'integer', description: 'ms since the epoch' },
 } as const;
 
 const clientRequired = [
   'client_id', 'name', 'type', 'token_endpoint_auth_method', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'audiences',
-  'access_token_ttl_seconds', 'refresh_token_idle_ttl_seconds', 'refresh_token_absolute_ttl_seconds', 'first_party', 'jwks', 'source', 'created_at', 'updated_at',
+  'access_token_ttl_seconds', 'refresh_token_idle_ttl_seconds', 'refresh_token_absolute_ttl_seconds', 'first_party', 'jwks', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'require_pushed_authorization_requests', 'source', 'created_at', 'updated_at',
 ];
 
 const clientSchema = { type: 'object', properties: clientProperties, required: clientRequired } as const;

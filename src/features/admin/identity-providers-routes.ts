@@ -1,20 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors/catalog.ts';
 import { errorResponse } from '../../http/schemas.ts';
-import type { UserStore } from '../accounts/store.ts';
-import type { SessionAuth } from '../sessions/http.ts';
 import { callbackUrl, PROVIDER_FIELDS, providerView, type Provider } from '../social/providers.ts';
 import type { ProviderRegistry } from '../social/registry.ts';
-import { createAdminGuard } from './guard.ts';
+import type { AdminAccess } from './access.ts';
+import { changeActor } from './clients-routes.ts';
 
 /**
- * The admin API for social-login providers under `/api/admin/identity-providers`, admins only
- * (guard.ts). `client_secret` is write-only: sealed under the master key, never in an answer.
+ * The admin API for social-login providers under `/api/admin/identity-providers`: an admin
+ * session or a client-credentials token with `admin:identity-providers` (access.ts). `client_secret` is write-only: sealed under the master key, never in an answer.
  * Providers declared in the config file are listed with `source: "config"` and are changed there.
  */
-export function registerAdminIdentityProviderRoutes(app: FastifyInstance, deps: { registry: ProviderRegistry; auth: SessionAuth; users: UserStore; publicUrl: string }): void {
-  const { registry } = deps;
-  const { adminOnly, actor } = createAdminGuard(deps);
+export function registerAdminIdentityProviderRoutes(app: FastifyInstance, deps: { registry: ProviderRegistry; access: AdminAccess; publicUrl: string }): void {
+  const { registry, access } = deps;
+  const adminOnly = access.require('admin:identity-providers');
+  const actor = (request: Parameters<AdminAccess['caller']>[0]) => changeActor(access.caller(request));
   const common = { tags: ['admin'], response: { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse } };
   const view = (provider: Provider) => ({ ...providerView(provider), redirect_uri: callbackUrl(deps.publicUrl, provider.id) });
 

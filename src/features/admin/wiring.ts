@@ -15,7 +15,13 @@ import type { RevocationService } from '../tokens/revocation.ts';
 import type { TokenStore } from '../tokens/store.ts';
 import type { AccessTokenVerifier } from '../tokens/verify.ts';
 import { createAdminAccess, type AdminAccess } from './access.ts';
+import type { KeyService } from '../../keys/service.ts';
+import { registerAdminAuditRoutes } from './audit-routes.ts';
+import { registerAdminKeyRoutes } from './keys-routes.ts';
 import { registerAdminUserRoutes } from './users-routes.ts';
+import { registerAdminRoleRoutes } from './roles-routes.ts';
+import { createRoleCatalog, type RoleCatalog } from '../roles/catalog.ts';
+import { createRoleStore } from '../roles/store.ts';
 import { createUserAdmin, type UserAdmin } from './users/service.ts';
 import { createUserAdminStore } from './users/store.ts';
 
@@ -35,10 +41,17 @@ export interface UserAdminDeps {
   onBackgroundError: (error: unknown, what: string) => void;
 }
 
+/** The role catalog (issue 17), built the same way by the server and the CLI. */
+export function buildRoleCatalog(deps: Pick<UserAdminDeps, 'db' | 'audit' | 'now'>): RoleCatalog {
+  return createRoleCatalog({ store: createRoleStore(deps.db), audit: deps.audit, now: deps.now });
+}
+
 /** The user administration service, built the same way by the server and the CLI (one code path). */
 export function buildUserAdmin(deps: UserAdminDeps): UserAdmin {
   return createUserAdmin({
     users: deps.users,
+    // Only roles of the catalog (or the built-in admin) may be given.
+    knownRole: buildRoleCatalog(deps).knownRole,
     store: createUserAdminStore(deps.db),
     sessions: deps.sessions,
     revocations: deps.revocations,
@@ -60,9 +73,19 @@ export function buildUserAdmin(deps: UserAdminDeps): UserAdmin {
   });
 }
 
+/** The one admin access check (access.ts) with the role catalog's permissions, shared by every admin area. */
+export function buildAdminAccess(deps: Pick<UserAdminDeps, 'db' | 'audit' | 'now' | 'users' | 'clients'> & { auth: SessionAuth; verifier: AccessTokenVerifier; issuer: string }): AdminAccess {
+  const roles = buildRoleCatalog(deps);
+  return createAdminAccess({ auth: deps.auth, users: deps.users, verifier: deps.verifier, clients: deps.clients, issuer: deps.issuer, permissionsOf: async (names) => new Set(await roles.permissionsOf(names)) });
+}
+
 /** Everything under `/api/admin/` that this module owns, behind one access check (access.ts). */
-export function registerAdminApi(app: FastifyInstance, deps: UserAdminDeps & { auth: SessionAuth; verifier: AccessTokenVerifier; issuer: string }): { access: AdminAccess } {
-  const access = createAdminAccess({ auth: deps.auth, users: deps.users, verifier: deps.verifier, clients: deps.clients, issuer: deps.issuer });
+export function registerAdminApi(app: FastifyInstance, deps: UserAdminDeps & { auth: SessionAuth; verifier: AccessTokenVerifier; issuer: string; keys: Pick<KeyService, 'list' | 'tick' | 'rotate' | 'retire'>; /** Shared with the clients and identity-provider APIs. */ access?: AdminAccess }): { access: AdminAccess } {
+  const roles = buildRoleCatalog(deps);
+  const access = deps.access ?? buildAdminAccess(deps);
   registerAdminUserRoutes(app, { admin: buildUserAdmin(deps), access });
+  registerAdminRoleRoutes(app, { catalog: roles, access });
+  registerAdminAuditRoutes(app, { audit: deps.audit, access });
+  registerAdminKeyRoutes(app, { keys: deps.keys, audit: deps.audit, access });
   return { access };
 }

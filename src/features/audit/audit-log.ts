@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import { newId } from '../../crypto/random.ts';
 import type { DatabaseSchema } from '../../storage/sql/schema.ts';
 import { cleanId, cleanIp, cleanUserAgent, sanitizeDetail, type DetailValue } from './sanitize.ts';
+import { recordMAC } from './chain.ts';
+import { currentAuditRequest } from './request-context.ts';
 
 /**
  * The append-only audit log of security events (SEC-ASVS-14). This module can insert and read
@@ -43,16 +45,22 @@ export const AUDIT_EVENT_TYPES = [
   'user-enabled',
   'user-deleted',
   'role-change',
+  'role-created',
+  'role-updated',
+  'role-deleted',
   // OAuth / OpenID Connect provider
   'consent-granted',
   'consent-revoked',
   'refresh-token-reuse',
   'token-revoked',
+  'token-exchange',
   'client-created',
   'client-updated',
   'client-deleted',
   'client-secret-rotated',
+  'initial-access-token-created',
   'signing-key-rotated',
+  'signing-key-retired',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -64,7 +72,13 @@ export function isAuditEventType(value: string): value is AuditEventType {
 export interface AuditEvent {
   type: AuditEventType;
   outcome: 'success' | 'failure';
+  /** The subject: the account the event is about. */
   userId?: string | null;
+  /** Who acted, when not the subject (an administrator); null for the subject or the system. */
+  actorId?: string | null;
+  /** The OAuth client involved; default: `detail.client_id` when that is a string. */
+  clientId?: string | null;
+  /** Default: those of the request the event is recorded in. */
   ip?: string | null;
   userAgent?: string | null;
   /** Context such as `{ method: 'password' }`. Secret-looking names are dropped, strings cut to 256. */
@@ -78,8 +92,12 @@ export interface StoredAuditEvent {
   type: AuditEventType;
   outcome: 'success' | 'failure';
   userId: string | null;
+  actorId: string | null;
+  clientId: string | null;
   ip: string | null;
   userAgent: string | null;
+  /** The id of the request the event was recorded in (the `x-request-id` of its log lines). */
+  requestId: string | null;
   detail: Record<string, DetailValue>;
 }
 
@@ -90,6 +108,10 @@ export interface AuditQuery {
   /** Exclusive upper bound on `at` (ms since the epoch). */
   to?: number;
   type?: AuditEventType;
+  outcome?: 'success' | 'failure';
+  /** The acting admin: a user id or `client:<client_id>`. */
+  actorId?: string;
+  clientId?: string;
   /** Default 100, at most 1000. */
   limit?: number;
   /** Only events older than this id: pass the last id of the previous page. */
@@ -106,8 +128,14 @@ export const DEFAULT_QUERY_LIMIT = 100;
 export const MAX_QUERY_LIMIT = 1000;
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
-export function createAuditLog(db: Kysely<DatabaseSchema>, options: { now?: () => number } = {}): AuditLog {
+/**
+ * `onRecorded` observes every event once its row is written (metrics count them, see
+ * src/http/auth-metrics.ts); it must not throw and must not keep the event's personal data.
+ */
+export function createAuditLog(db: Kysely<DatabaseSchema>, options: { now?: () => number; onRecorded?: (event: AuditEvent) => void; /** Signs each row (docs/audit.md); without it rows have no MAC and are never sealed. */ macKey?: Buffer } = {}): AuditLog {
   const now = options.now ?? Date.now;
+  const onRecorded = options.onRecorded;
+  const macKey = options.macKey;
   const nextId = monotonicIds();
 
   return {
@@ -116,26 +144,35 @@ export function createAuditLog(db: Kysely<DatabaseSchema>, options: { now?: () =
       if (!isAuditEventType(event.type)) throw new TypeError('unknown audit event type');
       if (event.outcome !== 'success' && event.outcome !== 'failure') throw new TypeError('audit outcome must be success or failure');
       const at = now();
-      await db
-        .insertInto('audit_events')
-        .values({
-          id: nextId(at),
-          at,
-          type: event.type,
-          outcome: event.outcome,
-          user_id: cleanId(event.userId),
-          ip: cleanIp(event.ip),
-          user_agent: cleanUserAgent(event.userAgent),
-          detail: JSON.stringify(sanitizeDetail(event.detail)),
-        })
-        .execute();
+      const request = currentAuditRequest();
+      const detail = sanitizeDetail(event.detail);
+      const clientId = event.clientId ?? (typeof detail.client_id === 'string' ? detail.client_id : null);
+      const row = {
+        id: nextId(at),
+        at,
+        type: event.type,
+        outcome: event.outcome,
+        user_id: cleanId(event.userId),
+        actor_id: cleanId(event.actorId),
+        client_id: cleanId(clientId),
+        ip: cleanIp(event.ip ?? request?.ip),
+        user_agent: cleanUserAgent(event.userAgent ?? request?.userAgent),
+        request_id: cleanId(request?.requestId),
+        detail: JSON.stringify(detail),
+      };
+      // No lock and no read: the chain is built later by the sealer (docs/audit.md).
+      await db.insertInto('audit_events').values({ ...row, mac: macKey ? recordMAC(macKey, row) : null }).execute();
+      onRecorded?.(event);
     },
 
     async query(filter: AuditQuery): Promise<StoredAuditEvent[]> {
       if (filter.before !== undefined && !ID_PATTERN.test(filter.before)) throw new RangeError('the audit cursor is not an event id');
-      let query = db.selectFrom('audit_events').selectAll();
+      let query = db.selectFrom('audit_events').select(['id', 'at', 'type', 'outcome', 'user_id', 'actor_id', 'client_id', 'ip', 'user_agent', 'request_id', 'detail']);
       if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
       if (filter.type !== undefined) query = query.where('type', '=', filter.type);
+      if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+      if (filter.actorId !== undefined) query = query.where('actor_id', '=', filter.actorId);
+      if (filter.clientId !== undefined) query = query.where('client_id', '=', filter.clientId);
       if (filter.from !== undefined) query = query.where('at', '>=', filter.from);
       if (filter.to !== undefined) query = query.where('at', '<', filter.to);
       if (filter.before !== undefined) query = query.where('id', '<', filter.before);
@@ -146,8 +183,11 @@ export function createAuditLog(db: Kysely<DatabaseSchema>, options: { now?: () =
         type: row.type as AuditEventType,
         outcome: row.outcome === 'success' ? 'success' : 'failure',
         userId: row.user_id,
+        actorId: row.actor_id ?? null,
+        clientId: row.client_id ?? null,
         ip: row.ip,
         userAgent: row.user_agent,
+        requestId: row.request_id ?? null,
         detail: parseDetail(row.detail),
       }));
     },

@@ -3,16 +3,16 @@
  * never a secret. Secrets live in the store as SHA-256 hashes (style rule 6).
  */
 
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code' | 'urn:ietf:params:oauth:grant-type:token-exchange';
 export type ClientType = 'confidential' | 'public';
 export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
 
-export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials'];
+export const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange'];
 export const CLIENT_TYPES: readonly ClientType[] = ['confidential', 'public'];
 export const TOKEN_ENDPOINT_AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
 
-/** Where a client was registered: the admin API, the CLI, or the config file (re-applied at start). */
-export type ClientSource = 'api' | 'cli' | 'config';
+/** Where a client was registered: the admin API, the CLI, the config file (re-applied at start), or dynamic registration (RFC 7591; never first-party). */
+export type ClientSource = 'api' | 'cli' | 'config' | 'dynamic';
 
 export interface Client {
   clientId: string;
@@ -32,6 +32,12 @@ export interface Client {
   firstParty: boolean;
   /** Public keys for `private_key_jwt` (RFC 7523); null for every other method. */
   jwks: { keys: Record<string, unknown>[] } | null;
+  /** OpenID Connect Back-Channel Logout 1.0 §2.2: where logout tokens are POSTed; null: none. */
+  backchannelLogoutUri: string | null;
+  /** §2.2: the client needs `sid` in logout tokens (Gatehouse always sends it). */
+  backchannelLogoutSessionRequired: boolean;
+  /** RFC 9126 §6: authorization requests only through `/oauth/par`. */
+  requirePushedAuthorizationRequests: boolean;
   source: ClientSource;
   createdAt: number;
   updatedAt: number;
@@ -62,6 +68,9 @@ export interface ClientMetadata {
   refresh_token_absolute_ttl_seconds?: number | null;
   first_party?: boolean;
   jwks?: { keys: Record<string, unknown>[] } | null;
+  backchannel_logout_uri?: string | null;
+  backchannel_logout_session_required?: boolean;
+  require_pushed_authorization_requests?: boolean;
 }
 
 /** The wire view of a client (admin API, CLI `--json`): snake_case, times in ms since the epoch. */
@@ -92,5 +101,8 @@ export function clientMetadata(client: Client): Required<ClientMetadata> {
     refresh_token_absolute_ttl_seconds: client.refreshTokenAbsoluteTtlSeconds,
     first_party: client.firstParty,
     jwks: client.jwks,
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
   };
 }

@@ -29,6 +29,8 @@ export interface ClientRegistry {
 /** Who made a change, for the audit trail. */
 export interface ClientActor {
   userId?: string | null;
+  /** The acting admin for the audit's `actor_id`: a user id or `client:<client_id>`. */
+  actorId?: string | null;
   ip?: string | null;
   userAgent?: string | null;
 }
@@ -65,6 +67,7 @@ export function createClientRegistry(deps: {
       type,
       outcome: 'success',
       userId: actor?.userId ?? null,
+      actorId: actor?.actorId ?? null,
       ip: actor?.ip ?? null,
       userAgent: actor?.userAgent ?? null,
       detail: { client_id: client.clientId, source: client.source, ...extra },

@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from 'kysely';
 import { preparedQuery } from '../../storage/sql/prepared-query.ts';
 import { stringList } from '../../storage/sql/columns.ts';
 import type { ClientsTable, DatabaseSchema } from '../../storage/sql/schema.ts';
@@ -7,7 +7,8 @@ import type { Client, ClientSource, ClientType, GrantType, TokenEndpointAuthMeth
 const CLIENT_COLUMNS = [
   'client_id', 'name', 'type', 'token_endpoint_auth_method', 'secret_hash', 'previous_secret_hash', 'previous_secret_expires_at', 'jwks', 'grant_types',
   'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'audiences', 'access_token_ttl_seconds', 'refresh_token_idle_ttl_seconds',
-  'refresh_token_absolute_ttl_seconds', 'first_party', 'source', 'created_at', 'updated_at',
+  'refresh_token_absolute_ttl_seconds', 'first_party', 'source', 'created_at', 'updated_at', 'backchannel_logout_uri', 'backchannel_logout_session_required',
+  'require_pushed_authorization_requests',
 ] as const satisfies readonly (keyof ClientsTable)[];
 // Every column of the table is listed (a new column fails the type check here).
 const EVERY_CLIENT_COLUMN: [Exclude<keyof ClientsTable, (typeof CLIENT_COLUMNS)[number]>] extends [never] ? true : false = true;
@@ -120,7 +121,7 @@ export function createClientStore(db: Kysely<DatabaseSchema>): ClientStore {
   };
 }
 
-function toRow({ client, secrets }: StoredClient): ClientsTable {
+function toRow({ client, secrets }: StoredClient): Insertable<ClientsTable> {
   return {
     client_id: client.clientId,
     name: client.name,
@@ -142,6 +143,9 @@ function toRow({ client, secrets }: StoredClient): ClientsTable {
     source: client.source,
     created_at: client.createdAt,
     updated_at: client.updatedAt,
+    backchannel_logout_uri: client.backchannelLogoutUri,
+    backchannel_logout_session_required: client.backchannelLogoutSessionRequired ? 1 : 0,
+    require_pushed_authorization_requests: client.requirePushedAuthorizationRequests ? 1 : 0,
   };
 }
 
@@ -161,6 +165,9 @@ function fromRow(row: Selectable<ClientsTable>): Client {
     refreshTokenAbsoluteTtlSeconds: optionalNumber(row.refresh_token_absolute_ttl_seconds),
     firstParty: Number(row.first_party) === 1,
     jwks: row.jwks === null ? null : (JSON.parse(row.jwks) as { keys: Record<string, unknown>[] }),
+    backchannelLogoutUri: row.backchannel_logout_uri,
+    backchannelLogoutSessionRequired: Number(row.backchannel_logout_session_required) === 1,
+    requirePushedAuthorizationRequests: Number(row.require_pushed_authorization_requests) === 1,
     source: row.source as ClientSource,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),

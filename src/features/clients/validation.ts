@@ -39,6 +39,9 @@ export interface ClientSettings {
   refreshTokenAbsoluteTtlSeconds: number | null;
   firstParty: boolean;
   jwks: ClientJWKS | null;
+  backchannelLogoutUri: string | null;
+  backchannelLogoutSessionRequired: boolean;
+  requirePushedAuthorizationRequests: boolean;
 }
 
 export const METADATA_FIELDS = [
@@ -56,6 +59,9 @@ export const METADATA_FIELDS = [
   'refresh_token_absolute_ttl_seconds',
   'first_party',
   'jwks',
+  'backchannel_logout_uri',
+  'backchannel_logout_session_required',
+  'require_pushed_authorization_requests',
 ] as const;
 
 /** Lifetimes a client may set (the server-wide maximum still applies when tokens are issued). */
@@ -135,6 +141,12 @@ export function validateClientMetadata(input: Readonly<Record<string, unknown>>)
     throw invalid('jwks', 'is used only with token_endpoint_auth_method private_key_jwt');
   }
 
+  const backchannelLogoutUri = backchannelUri(input.backchannel_logout_uri);
+  if (input.backchannel_logout_session_required !== undefined && typeof input.backchannel_logout_session_required !== 'boolean') throw invalid('backchannel_logout_session_required', 'must be true or false');
+  const backchannelLogoutSessionRequired = input.backchannel_logout_session_required === true;
+  if (input.require_pushed_authorization_requests !== undefined && typeof input.require_pushed_authorization_requests !== 'boolean') throw invalid('require_pushed_authorization_requests', 'must be true or false');
+  const requirePushedAuthorizationRequests = input.require_pushed_authorization_requests === true;
+
   return {
     clientId,
     name,
@@ -150,7 +162,24 @@ export function validateClientMetadata(input: Readonly<Record<string, unknown>>)
     refreshTokenAbsoluteTtlSeconds,
     firstParty,
     jwks,
+    backchannelLogoutUri,
+    backchannelLogoutSessionRequired,
+    requirePushedAuthorizationRequests,
   };
+}
+
+/**
+ * Back-Channel Logout 1.0 §2.2: an absolute http(s) URI without a fragment; the same rules as
+ * redirect URIs (https, or http for loopback hosts). The destination's address is checked at
+ * every send (src/features/webhooks/destination.ts), not here.
+ */
+function backchannelUri(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw invalid('backchannel_logout_uri', 'must be a string');
+  const reason = redirectUriProblem(value);
+  if (reason) throw invalid('backchannel_logout_uri', reason);
+  if (!/^https?:/i.test(value)) throw invalid('backchannel_logout_uri', 'must be an https URI');
+  return value;
 }
 
 const SECRET_HASH = /^[A-Za-z0-9_-]{43}$/;

@@ -6,18 +6,26 @@ import type { SessionAuth } from './http.ts';
 import { publicSession, publicUser, type SessionService } from './service.ts';
 
 /** `/api/auth/session`, `/api/auth/sessions…` and `/api/auth/sign-out`. */
-export function registerSessionRoutes(app: FastifyInstance, deps: { sessions: SessionService; auth: SessionAuth; audit: AuditLog }): void {
+export function registerSessionRoutes(app: FastifyInstance, deps: {
+  sessions: SessionService;
+  auth: SessionAuth;
+  audit: AuditLog;
+  /** The permission strings of the user's roles (the role catalog), read at every answer: a changed role shows at once. */
+  permissionsOf?: (roles: readonly string[]) => Promise<readonly string[]>;
+}): void {
   const { sessions, auth, audit } = deps;
 
   app.get('/api/auth/session', {
     schema: {
       tags: authTag,
       summary: 'The current user and session (401 when signed out).',
-      response: { 200: { type: 'object', properties: { user: userSchema, session: sessionSchema }, required: ['user', 'session'] }, 401: errorResponse },
+      response: { 200: { type: 'object', properties: { user: sessionUserSchema, session: sessionSchema }, required: ['user', 'session'] }, 401: errorResponse },
     },
   }, async (request) => {
     const record = await auth.require(request);
-    return { user: publicUser(record.user), session: publicSession(record.session, record.session.id) };
+    // No roles, no query: the common answer stays as cheap as before.
+    const permissions = record.user.roles.length > 0 && deps.permissionsOf ? await deps.permissionsOf(record.user.roles) : [];
+    return { user: { ...publicUser(record.user), permissions }, session: publicSession(record.session, record.session.id) };
   });
 
   app.get('/api/auth/sessions', {
@@ -75,3 +83,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: { sessions: Se
     return reply.code(204).send();
   });
 }
+
+/** The session's user, with the permission strings its roles grant (docs/admin.md#roles). */
+const sessionUserSchema = {
+  ...userSchema,
+  properties: { ...userSchema.properties, permissions: { type: 'array', items: { type: 'string' } } },
+  required: [...userSchema.required, 'permissions'],
+} as const;

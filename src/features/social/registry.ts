@@ -8,6 +8,8 @@ import type { ProviderStore, StoredProvider } from './store.ts';
 /** Who changes a provider through the admin API, for the audit log. */
 export interface ProviderActor {
   userId?: string;
+  /** The acting admin for the audit's `actor_id`: a user id or `client:<client_id>`. */
+  actorId?: string;
   ip?: string;
   userAgent?: string | null;
 }
@@ -41,7 +43,7 @@ export function createProviderRegistry(deps: {
   };
 
   const record = (type: 'identity-provider-created' | 'identity-provider-updated' | 'identity-provider-deleted', id: string, actor: ProviderActor) =>
-    audit.record({ type, outcome: 'success', userId: actor.userId ?? null, ip: actor.ip ?? null, userAgent: actor.userAgent ?? null, detail: { provider: id } });
+    audit.record({ type, outcome: 'success', userId: actor.userId ?? null, actorId: actor.actorId ?? null, ip: actor.ip ?? null, userAgent: actor.userAgent ?? null, detail: { provider: id } });
 
   const get = async (id: string): Promise<Provider | undefined> => {
     const declared = configured.find((provider) => provider.id === id);

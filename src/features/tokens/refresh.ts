@@ -254,9 +254,9 @@ export function createRefreshTokenService(deps: {
     absoluteLifetimeMs: absoluteMs,
 
     /** A new grant and its first refresh token (authorization code, first-party sign-in). */
-    async createGrant(input: { client: Client; userId: string | null; sessionId: string | null; scope: readonly string[] }): Promise<{ grant: Grant; refreshToken: string }> {
+    async createGrant(input: { client: Client; userId: string | null; sessionId: string | null; scope: readonly string[]; /** RFC 9449 §5: the DPoP key its refresh tokens are bound to. */ jkt?: string }): Promise<{ grant: Grant; refreshToken: string }> {
       const at = now();
-      const grant: Grant = { id: newId(at), client_id: input.client.clientId, user_id: input.userId, session_id: input.sessionId, scope: input.scope.join(' '), created_at: at, expires_at: at + absoluteMs(input.client), revoked_at: null };
+      const grant: Grant = { id: newId(at), client_id: input.client.clientId, user_id: input.userId, session_id: input.sessionId, scope: input.scope.join(' '), created_at: at, expires_at: at + absoluteMs(input.client), revoked_at: null, jkt: input.jkt ?? null };
       const first = newToken(grant, grant.scope, input.client);
       await store.createGrantWithToken(grant, first.row);
       return { grant, refreshToken: first.token };

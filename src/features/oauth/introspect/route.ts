@@ -46,7 +46,10 @@ export function registerIntrospectionEndpoint(app: FastifyInstance, deps: { issu
         exp: claims.exp,
         iat: claims.iat,
         jti: claims.jti,
-        token_type: 'Bearer',
+        // RFC 9449 §6.2: a DPoP-bound token says so, with the key it is bound to.
+        token_type: claims.cnf ? 'DPoP' : 'Bearer',
+        ...(claims.cnf ? { cnf: { jkt: claims.cnf.jkt } } : {}),
+        ...(claims.act ? { act: claims.act } : {}),
         ...(claims.sid ? { sid: claims.sid } : {}),
         ...(claims.roles ? { roles: claims.roles } : {}),
       };

@@ -6,6 +6,8 @@ import { formBody, requiredParam } from '../params.ts';
 import { clientCredentials } from './grants/client-credentials.ts';
 import { refreshToken } from './grants/refresh-token.ts';
 import type { GrantDeps, GrantHandler } from './types.ts';
+import type { DPoPService } from '../dpop/service.ts';
+import { boundGrantDeps } from '../dpop/bind.ts';
 
 /** Grant types every app has; the authorization-code grant comes with the provider's deps. */
 const BASE_GRANTS: Partial<Record<GrantType, GrantHandler>> = {
@@ -22,12 +24,13 @@ const tokenResponseSchema = {
     refresh_token: { type: 'string' },
     scope: { type: 'string' },
     id_token: { type: 'string' },
+    issued_token_type: { type: 'string' },
   },
   required: ['access_token', 'token_type', 'expires_in'],
 } as const;
 
 /** `POST /oauth/token` (RFC 6749 §3.2): client authentication, then the grant's handler. */
-export function registerTokenEndpoint(app: FastifyInstance, deps: GrantDeps & { authenticator: ClientAuthenticator; grants?: Partial<Record<GrantType, GrantHandler>> }): void {
+export function registerTokenEndpoint(app: FastifyInstance, deps: GrantDeps & { authenticator: ClientAuthenticator; grants?: Partial<Record<GrantType, GrantHandler>>; dpop?: DPoPService }): void {
   // Anything not listed (password, implicit …) is unsupported_grant_type.
   const grants: Partial<Record<GrantType, GrantHandler>> = { ...BASE_GRANTS, ...deps.grants };
   const endpoint = `${deps.issuer}/oauth/token`;
@@ -47,6 +50,10 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: GrantDeps & { 
     if (!handler) throw apiError('unsupported_grant_type', `The grant type ${grantType.slice(0, 64)} is not supported.`);
     const client = await deps.authenticator.authenticate(request, body, { endpoint });
     if (!client.grantTypes.includes(grantType as GrantType)) throw apiError('unauthorized_client', `This client may not use ${grantType}.`);
-    return handler(body, client, deps);
+    // RFC 9449 §5: with a valid DPoP proof, the tokens are bound to its key (token_type DPoP).
+    const dpop = await deps.dpop?.tokenRequest(request, reply, client, endpoint);
+    if (!dpop) return handler(body, client, deps, {});
+    const response = await handler(body, client, boundGrantDeps(deps, client, dpop), { dpop });
+    return { ...response, token_type: 'DPoP' };
   });
 }

@@ -5,6 +5,13 @@ import * as tokens from './0003-tokens.ts';
 import * as consents from './0004-consents.ts';
 import * as social from './0005-social.ts';
 import * as refreshRetryResponse from './0006-refresh-retry-response.ts';
+import * as webhooks from './0010-webhooks.ts';
+import * as roles from './0011-roles.ts';
+import * as mfa from './0008-mfa.ts';
+import * as auditChain from './0009-audit-chain.ts';
+import * as devicePar from './0012-device-par.ts';
+import * as dpopExchange from './0013-dpop-exchange.ts';
+import * as registration from './0014-registration.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit a released one —
@@ -17,6 +24,13 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0004-consents': consents,
   '0005-social': social,
   '0006-refresh-retry-response': refreshRetryResponse,
+  '0010-webhooks': webhooks,
+  '0011-roles': roles,
+  '0008-mfa': mfa,
+  '0009-audit-chain': auditChain,
+  '0012-device-par': devicePar,
+  '0013-dpop-exchange': dpopExchange,
+  '0014-registration': registration,
 });
 
 export const migrationProvider: MigrationProvider = {

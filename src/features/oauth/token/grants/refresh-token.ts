@@ -9,7 +9,7 @@ import { withUserinfoAudience } from './audience.ts';
  * narrow. The access token is minted inside the rotation, so that a retry of a just-rotated
  * token gets the same one back (SEC-REL-03).
  */
-export const refreshToken: GrantHandler = async (body: FormBody, client, deps) => {
+export const refreshToken: GrantHandler = async (body: FormBody, client, deps, context) => {
   const presented = requiredParam(body, 'refresh_token');
   const audience = resolveAudience(client, resources(body), deps.issuer);
   if (!audience) throw apiError('invalid_target', 'The requested resource is not allowed for this client.');
@@ -21,8 +21,13 @@ export const refreshToken: GrantHandler = async (body: FormBody, client, deps) =
       if (!scope) throw apiError('invalid_scope', 'A refreshed token cannot have more scope than the grant.');
       return { scope, audience: withUserinfoAudience(audience, scope, deps.issuer) };
     },
-    issue: ({ grant, scope, audience: tokenAudience, roles }) =>
-      deps.accessTokens.issue({
+    issue: async ({ grant, scope, audience: tokenAudience, roles }) => {
+      // RFC 9449 §5: a grant bound to a DPoP key is refreshed only with a proof of that key.
+      // Checked before the rotation commits, so a refused attempt uses nothing up.
+      if (grant.jkt && grant.jkt !== context?.dpop?.jkt) {
+        throw apiError('invalid_grant', 'The refresh token is invalid, expired or revoked.', { detail: context?.dpop ? 'DPoP key differs from the bound one' : 'DPoP-bound refresh token without a proof' });
+      }
+      return deps.accessTokens.issue({
         client,
         subject: grant.user_id ?? `client:${client.clientId}`,
         scope,
@@ -30,7 +35,8 @@ export const refreshToken: GrantHandler = async (body: FormBody, client, deps) =
         sessionId: grant.session_id,
         grantId: grant.id,
         roles,
-      }),
+      });
+    },
   });
   return { access_token: rotated.accessToken, token_type: 'Bearer', expires_in: rotated.expiresIn, refresh_token: rotated.refreshToken, scope: rotated.scope.join(' ') };
 };
