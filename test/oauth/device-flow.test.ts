@@ -172,6 +172,27 @@ function deviceSuite(name: string, open: (env?: Record<string, string>) => Promi
       assertOAuthError(await poll(apps.device, 'tv', started.device_code), 'invalid_grant', 400, 'a device code gives tokens once');
     });
 
+    it('device-flow tokens carry amr/acr of the approving session, as code-grant tokens do: userinfo returns them', async () => {
+      const email = await newUser();
+      const started = await startDevice(apps.device, 'tv', 'openid profile');
+      const b = createBrowser(apps.user.app);
+      assert.equal((await approve(apps.user, b, started.user_code, email)).statusCode, 200);
+      apps.advance(5_000);
+      const response = await poll(apps.device, 'tv', started.device_code);
+      assert.equal(response.statusCode, 200, response.body);
+      const body = response.json() as { access_token: string; id_token: string };
+      const access = claims(body.access_token);
+      // A password sign-in on the hosted page: amr ["pwd"], single-factor acr.
+      assert.deepEqual(access.amr, ['pwd']);
+      assert.equal(typeof access.acr, 'string');
+      assert.deepEqual(access.amr, claims(body.id_token).amr, 'the same amr as the ID token');
+      assert.equal(access.acr, claims(body.id_token).acr);
+      const info = await apps.device.app.inject({ url: '/oauth/userinfo', headers: { authorization: `Bearer ${body.access_token}` } });
+      assert.equal(info.statusCode, 200, info.body);
+      assert.deepEqual(info.json().amr, ['pwd']);
+      assert.equal(info.json().acr, access.acr);
+    });
+
     it('without openid: no ID token; a client without refresh_token: no refresh token', async () => {
       const email = await newUser();
       const started = await startDevice(apps.device, 'tvconf', 'profile');

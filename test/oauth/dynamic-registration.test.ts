@@ -19,6 +19,7 @@ import { registerAndSignIn } from '../support/auth.ts';
 import { basic, postForm } from '../support/oauth.ts';
 import { answerConsent, authorize, authzQuery, isConsentPage, manualClock, pkce, redirectParams, userinfo } from '../support/oidc.ts';
 import { runCli } from '../support/spawn-server.ts';
+import { createTestDatabase, probePostgres, skipUnless } from '../support/backends.ts';
 
 const WEB_REDIRECT = 'https://rp.example/callback';
 /** The per-IP budget is tested on its own; elsewhere every request comes from one test IP. */
@@ -331,6 +332,71 @@ describe('registration behind initial access tokens', () => {
     assert.equal((await register(t, webClient, token)).statusCode, 201);
     clock.advance(61_000);
     assertError(await register(t, webClient, token), 401, 'invalid_token', 'expired');
+  });
+});
+
+const postgres = await probePostgres();
+
+describe('registration on PostgreSQL (initial access tokens counted atomically, RFC 7592 management)', { skip: skipUnless(postgres) }, () => {
+  let t: TestApp;
+  let drop: () => Promise<void>;
+  let cookie: string;
+  before(async () => {
+    const scratch = await createTestDatabase();
+    drop = scratch.drop;
+    t = await createTestApp({ env: { ...UNLIMITED, GATEHOUSE_DATABASE_URL: scratch.url, GATEHOUSE_DYNAMIC_REGISTRATION: 'initial-access-token' } });
+    cookie = await adminCookie(t, 'admin-postgres@example.com');
+  });
+  after(async () => {
+    await t?.close();
+    await drop?.();
+  });
+
+  it('a one-use initial token used in parallel registers exactly one client', async () => {
+    const token = (await issueInitialToken(t, cookie, { uses: 1 })).json().initial_access_token as string;
+    const before = await clientCount(t);
+    const results = await Promise.all([1, 2, 3, 4, 5].map(() => register(t, webClient, token)));
+    assert.deepEqual(results.map((response) => response.statusCode).sort(), [201, 401, 401, 401, 401]);
+    assert.equal(await clientCount(t), before + 1);
+    const row = await t.storage.database.db.selectFrom('initial_access_tokens').select('uses_left').where('token_hash', '=', hashSecret(token)).executeTakeFirstOrThrow();
+    assert.equal(Number(row.uses_left), 0);
+  });
+
+  it('a token with N uses registers N clients; a refused registration costs none', async () => {
+    const token = (await issueInitialToken(t, cookie, { uses: 2 })).json().initial_access_token as string;
+    assertError(await register(t, { ...webClient, redirect_uris: ['https://rp.example/#x'] }, token), 400, 'invalid_redirect_uri');
+    assert.equal((await register(t, webClient, token)).statusCode, 201);
+    assert.equal((await register(t, webClient, token)).statusCode, 201);
+    assertError(await register(t, webClient, token), 401, 'invalid_token', 'used up');
+  });
+
+  it('reads, replaces and deletes with the registration access token', async () => {
+    const token = (await issueInitialToken(t, cookie, { uses: 2 })).json().initial_access_token as string;
+    const registered = await register(t, { ...webClient, post_logout_redirect_uris: ['https://rp.example/bye'] }, token);
+    assert.equal(registered.statusCode, 201, registered.body);
+    const mine = registered.json();
+    const other = (await register(t, webClient, token)).json();
+
+    const read = await manage(t, 'GET', mine.client_id, mine.registration_access_token);
+    assert.equal(read.statusCode, 200, read.body);
+    assert.equal(read.json().client_id, mine.client_id);
+    assert.ok(Number.isSafeInteger(mine.client_id_issued_at) && read.json().client_id_issued_at === mine.client_id_issued_at, 'bigint columns come back as numbers');
+    assert.deepEqual(read.json().post_logout_redirect_uris, ['https://rp.example/bye']);
+    assertError(await manage(t, 'GET', mine.client_id, other.registration_access_token), 401, 'invalid_token', 'another client’s token');
+
+    const replaced = await manage(t, 'PUT', mine.client_id, mine.registration_access_token, { client_id: mine.client_id, client_name: 'Renamed', redirect_uris: ['https://rp.example/new'] });
+    assert.equal(replaced.statusCode, 200, replaced.body);
+    assert.equal(replaced.json().client_name, 'Renamed');
+    assert.deepEqual(replaced.json().post_logout_redirect_uris, []);
+    assert.equal((await manage(t, 'GET', mine.client_id, mine.registration_access_token)).json().client_name, 'Renamed');
+    assert.equal((await createClientStore(t.storage.database.db).get(mine.client_id))?.name, 'Renamed');
+
+    assertError(await manage(t, 'DELETE', mine.client_id, other.registration_access_token), 401, 'invalid_token', 'DELETE with another client’s token');
+    assert.equal((await manage(t, 'DELETE', mine.client_id, mine.registration_access_token)).statusCode, 204);
+    assert.equal(await createClientStore(t.storage.database.db).get(mine.client_id), undefined);
+    const gone = await t.storage.database.db.selectFrom('client_registrations').select('client_id').where('client_id', '=', mine.client_id).execute();
+    assert.equal(gone.length, 0, 'the registration goes with the client');
+    assertError(await manage(t, 'GET', mine.client_id, mine.registration_access_token), 401, 'invalid_token', 'after delete');
   });
 });
 

@@ -119,6 +119,23 @@ describe('token exchange (RFC 8693)', () => {
     assert.deepEqual(claims(body.access_token).cnf, { jkt: key.jkt });
   });
 
+  it('a DPoP-bound subject token is exchanged only with a proof of its key, and stays bound to it', async () => {
+    const key = await dpopKey();
+    const tokenProof = (with_: typeof key) => proof(with_, { htu: `${t.config.publicUrl}/oauth/token`, iat: Math.floor(clock.now() / 1000) });
+    // orders' exchanged token is bound to its key; inventory (its audience) may exchange it on.
+    const bound = tokens(await exchangeAs('orders', { subject_token: user.access_token, audience: INVENTORY }, { dpop: await tokenProof(key) })).access_token;
+    assert.deepEqual(claims(bound).cnf, { jkt: key.jkt });
+    const without = await exchangeAs('inventory', { subject_token: bound, resource: BILLING });
+    assertOAuthError(without, 'invalid_grant', 400, 'a bound subject token without a proof');
+    assert.match(String(without.json().error_description), /DPoP/);
+    assertOAuthError(await exchangeAs('inventory', { subject_token: bound, resource: BILLING }, { dpop: await tokenProof(await dpopKey()) }), 'invalid_grant', 400, 'a proof of another key');
+    const body = tokens(await exchangeAs('inventory', { subject_token: bound, resource: BILLING }, { dpop: await tokenProof(key) }));
+    assert.equal(body.token_type, 'DPoP');
+    assert.deepEqual(claims(body.access_token).cnf, { jkt: key.jkt }, 'the exchanged token stays bound to the same key');
+    const refusals = (await auditEvents(t, 'token-exchange')).filter((event) => event.outcome === 'failure' && event.detail.subject_client_id === 'orders' && event.detail.reason === 'invalid_grant');
+    assert.ok(refusals.length >= 2, 'refusals audited');
+  });
+
   it('revoked or expired subject tokens are refused; revoking the subject’s grant reaches the exchanged token', async () => {
     const other = await nativeSignIn(t, 'exchange-revoked@example.com');
     const exchanged = tokens(await exchangeAs('orders', { subject_token: other.access_token, audience: INVENTORY })).access_token;

@@ -2,7 +2,7 @@ import { ApiError, apiError, type ErrorCode } from '../../../errors/catalog.ts';
 import type { RevocationService } from '../../tokens/revocation.ts';
 import type { IdTokenIssuer } from '../id-token.ts';
 import { requiredParam, type FormBody } from '../params.ts';
-import { withUserinfoAudience } from '../token/grants/audience.ts';
+import { issueUserTokens } from '../token/grants/user-tokens.ts';
 import type { GrantHandler } from '../token/types.ts';
 import type { DeviceState } from './state.ts';
 
@@ -62,26 +62,18 @@ export function createDeviceCodeGrant(deps: {
     if (!offline && !(await deps.sessionLive(sessionId))) throw apiError('invalid_grant', 'The device code is invalid or was already used.', { detail: 'session ended' });
 
     const { grant, refreshToken } = await grantDeps.refreshTokens.createGrant({ client, userId: user.id, sessionId: offline ? null : sessionId, scope: record.scope });
-    const issued = await grantDeps.accessTokens.issue({
+    // As for an authorization code: the access token says how the user authenticated in the
+    // approving session (amr/acr, which userinfo returns), the ID token too.
+    return issueUserTokens({
       client,
-      subject: user.id,
+      user,
       scope: record.scope,
-      audience: withUserinfoAudience(record.audience, record.scope, grantDeps.issuer),
+      audience: record.audience,
       sessionId,
       grantId: grant.id,
-      roles: user.roles,
-      authTime: record.authTime,
-    });
-    const idToken = record.scope.includes('openid')
-      ? await deps.idTokens.issue({ user, clientId: client.clientId, scope: record.scope, nonce: undefined, authTime: record.authTime!, amr: record.amr ?? [], sessionId, accessToken: issued.accessToken })
-      : undefined;
-    return {
-      access_token: issued.accessToken,
-      token_type: 'Bearer',
-      expires_in: issued.expiresIn,
-      scope: record.scope.join(' '),
-      ...(client.grantTypes.includes('refresh_token') ? { refresh_token: refreshToken } : {}),
-      ...(idToken ? { id_token: idToken } : {}),
-    };
+      refreshToken,
+      authTime: record.authTime!,
+      amr: record.amr ?? [],
+    }, { grantDeps, idTokens: deps.idTokens });
   };
 }

@@ -7,8 +7,7 @@ import type { AuthorizationState } from '../../authorize/state.ts';
 import type { IdTokenIssuer } from '../../id-token.ts';
 import { param, requiredParam, type FormBody } from '../../params.ts';
 import type { GrantHandler } from '../types.ts';
-import { withUserinfoAudience } from './audience.ts';
-import { acrOf } from '../../../mfa/policy.ts';
+import { issueUserTokens } from './user-tokens.ts';
 
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 const PENDING = 'pending';
@@ -75,28 +74,18 @@ export function createAuthorizationCodeGrant(deps: {
     const offline = record.scope.includes('offline_access');
     const { grant, refreshToken } = await grantDeps.refreshTokens.createGrant({ client, userId: user.id, sessionId: offline ? null : record.sessionId, scope: record.scope });
     await deps.state.markRedeemed(code, grant.id);
-    const issued = await grantDeps.accessTokens.issue({
+    return issueUserTokens({
       client,
-      subject: user.id,
+      user,
       scope: record.scope,
-      audience: withUserinfoAudience(record.audience, record.scope, grantDeps.issuer),
+      audience: record.audience,
       sessionId: record.sessionId,
       grantId: grant.id,
-      roles: user.roles,
+      refreshToken,
       authTime: record.authTime,
       amr: record.amr,
-      acr: record.acr ?? acrOf(record.amr),
-    });
-    const idToken = record.scope.includes('openid')
-      ? await deps.idTokens.issue({ user, clientId: client.clientId, scope: record.scope, nonce: record.nonce, authTime: record.authTime, amr: record.amr, ...(record.acr ? { acr: record.acr } : {}), sessionId: record.sessionId, accessToken: issued.accessToken })
-      : undefined;
-    return {
-      access_token: issued.accessToken,
-      token_type: 'Bearer',
-      expires_in: issued.expiresIn,
-      scope: record.scope.join(' '),
-      ...(client.grantTypes.includes('refresh_token') ? { refresh_token: refreshToken } : {}),
-      ...(idToken ? { id_token: idToken } : {}),
-    };
+      acr: record.acr,
+      nonce: record.nonce,
+    }, { grantDeps, idTokens: deps.idTokens });
   };
 }

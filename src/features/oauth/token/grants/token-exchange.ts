@@ -5,7 +5,7 @@ import type { RevocationService } from '../../../tokens/revocation.ts';
 import { resolveScope } from '../../../tokens/access-token.ts';
 import type { AccessTokenVerifier, JWTVerifierLike } from '../../../tokens/verify.ts';
 import { param, requiredParam, resources, type FormBody } from '../../params.ts';
-import type { GrantDeps, GrantHandler } from '../types.ts';
+import type { GrantContext, GrantDeps, GrantHandler } from '../types.ts';
 import type { TokenExchangePolicy } from './token-exchange-policy.ts';
 
 export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -24,6 +24,8 @@ interface Subject {
   gid?: string;
   roles?: string[];
   act?: Record<string, unknown>;
+  /** RFC 9449 §6: the DPoP key the subject token is bound to (`cnf.jkt`). */
+  jkt?: string;
 }
 
 function depth(act: Record<string, unknown> | undefined): number {
@@ -38,7 +40,7 @@ const invalidGrant = (detail: string) => apiError('invalid_grant', 'The subject 
  * RFC 8693 token exchange: a service trades a user's access token (or, where its policy allows,
  * an ID token) for an access token to another audience, acting for that user. Checked in order:
  * the caller's policy → requested type → subject token (active, of a client the policy names, sent
- * to the caller) → actor → audience → scope (never more than the subject's). The token carries
+ * to the caller, its DPoP key proven when bound) → actor → audience → scope (never more than the subject's). The token carries
  * `act` (the actor chain, §4.1), the subject's `sid`/`gid` (revoking the original revokes it) and
  * never outlives the subject token. Every exchange, allowed or refused, is audited.
  */
@@ -59,7 +61,7 @@ export function createTokenExchangeGrant(deps: {
       // Only a token sent to the caller: issued to it, or for one of its audiences (a resource server).
       const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
       if (claims.client_id !== client.clientId && !audiences.some((value) => client.audiences.includes(value))) throw apiError('unauthorized_client', 'This client may not exchange this token.', { detail: 'subject token not sent to the caller' });
-      return { sub: claims.sub, clientId: claims.client_id, scope: claims.scope.split(' ').filter(Boolean), exp: claims.exp, sid: claims.sid, gid: claims.gid, roles: claims.roles, act: claims.act };
+      return { sub: claims.sub, clientId: claims.client_id, scope: claims.scope.split(' ').filter(Boolean), exp: claims.exp, sid: claims.sid, gid: claims.gid, roles: claims.roles, act: claims.act, ...(claims.cnf ? { jkt: claims.cnf.jkt } : {}) };
     }
     if (type === ID_TOKEN_TYPE && policy.idTokens) {
       let claims: Record<string, unknown>;
@@ -98,12 +100,18 @@ export function createTokenExchangeGrant(deps: {
     return actor;
   }
 
-  async function exchange(body: FormBody, client: Client, grantDeps: GrantDeps, policy: TokenExchangePolicy | undefined, noted: Record<string, string>) {
+  async function exchange(body: FormBody, client: Client, grantDeps: GrantDeps, context: GrantContext, policy: TokenExchangePolicy | undefined, noted: Record<string, string>) {
     if (!policy) throw apiError('unauthorized_client', 'This client may not exchange tokens.', { detail: 'no exchange policy' });
     const requested = param(body, 'requested_token_type');
     if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) throw apiError('invalid_request', 'Only access tokens can be requested.');
     const subject = await readSubject(body, client, policy);
     noted.subject_client_id = subject.clientId;
+    // RFC 9449 §1, §6: a DPoP-bound token is usable only with a proof of its key — exchanging it is a
+    // use too, or a stolen bound token would buy an unbound one. With the proof, the route binds the
+    // new token to the same key (boundGrantDeps).
+    if (subject.jkt !== undefined && subject.jkt !== context.dpop?.jkt) {
+      throw apiError('invalid_grant', 'The subject token is DPoP-bound: send a DPoP proof of its key.', { detail: context.dpop ? 'DPoP key differs from the subject token\'s cnf.jkt' : 'DPoP-bound subject token without a proof' });
+    }
     if (subject.sub.startsWith('client:')) throw apiError('invalid_grant', 'Only tokens of users can be exchanged.', { detail: 'client-credentials subject' });
     if (policy.subjectClients && !policy.subjectClients.has(subject.clientId)) throw apiError('unauthorized_client', 'This client may not exchange tokens of that client.', { detail: `subject client ${subject.clientId}` });
     const user = await grantDeps.users.findById(subject.sub);
@@ -133,10 +141,10 @@ export function createTokenExchangeGrant(deps: {
     return { subject, issued, scope };
   }
 
-  return async (body, client, grantDeps) => {
+  return async (body, client, grantDeps, context = {}) => {
     const noted: Record<string, string> = {};
     try {
-      const { subject, issued, scope } = await exchange(body, client, grantDeps, deps.policies.get(client.clientId), noted);
+      const { subject, issued, scope } = await exchange(body, client, grantDeps, context, deps.policies.get(client.clientId), noted);
       await deps.audit.record({ type: 'token-exchange', outcome: 'success', userId: subject.sub, clientId: client.clientId, detail: { ...noted, jti: issued.jti } });
       return { access_token: issued.accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: issued.expiresIn, scope: scope.join(' ') };
     } catch (error) {
