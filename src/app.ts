@@ -187,6 +187,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     }, now),
     now,
     onCredentialsChanged: (userId: string) => revocations.revokeAllOfUser(userId, 'credentials changed'),
+    // docs/mfa.md: change-password needs a recent second factor (mfa is built just below).
+    requireRecentSecondFactor: (record: Parameters<typeof mfa.service.requireRecentSecondFactor>[0]) => mfa.service.requireRecentSecondFactor(record),
     onBackgroundError,
   };
   const accounts = createAccountsService(context);
@@ -265,6 +267,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     oneTimeTokens: context.oneTimeTokens,
     sessions,
     login,
+    // docs/mfa.md: a social sign-in leads to the same second step as a password one.
+    secondStep: mfa.gate,
     audit,
     ephemeral,
     mailer,

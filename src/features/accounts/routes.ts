@@ -151,9 +151,9 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
   app.post<{ Body: { current_password: string; new_password: string } }>('/api/auth/change-password', {
     schema: {
       tags: authTag,
-      summary: 'Change the password (current password required); ends my other sessions and renews this one.',
+      summary: 'Change the password (current password required; a recent second factor when I have one); ends my other sessions and renews this one.',
       body: { type: 'object', additionalProperties: false, required: ['current_password', 'new_password'], properties: { current_password: passwordField, new_password: passwordField } },
-      response: { 200: pendingMessage, 400: errorResponse, 401: errorResponse, 429: errorResponse },
+      response: { 200: pendingMessage, 400: errorResponse, 401: errorResponse, 403: errorResponse, 429: errorResponse },
     },
   }, async (request, reply) => {
     const record = await auth.require(request);

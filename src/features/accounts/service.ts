@@ -141,6 +141,9 @@ export function createAccountsService(context: AccountsContext) {
 
     /** Requires the current password; ends the user's other sessions and renews this one. */
     async changePassword(record: SessionRecord, input: { currentPassword: string; newPassword: string }, client: ClientInfo): Promise<{ token: string }> {
+      // Before any password guess is spent: a password-only (or stale) session of an MFA user
+      // cannot change the password (docs/mfa.md, "Step-up").
+      await context.requireRecentSecondFactor?.(record);
       // The budget belongs to this session (SEC-PWD-14): failures elsewhere cannot block a signed-in
       // owner, and a stolen session still gets only its own few guesses at the current password.
       const budget = `change-password:${record.session.id}`;

@@ -8,7 +8,6 @@ import { publicSession, publicUser } from '../sessions/service.ts';
 import type { SessionRecord } from '../sessions/store.ts';
 import type { FirstPartyTokens } from '../tokens/first-party.ts';
 import { clearPendingCookie, pendingCookieValue } from './http.ts';
-import { recentSecondFactor } from './policy.ts';
 import type { CodeFactorInput, FactorView, MfaService, TotpEnrolment } from './service.ts';
 import type { CompletedSignIn, MfaSignIn } from './sign-in.ts';
 
@@ -36,9 +35,7 @@ export function registerMfaRoutes(app: FastifyInstance, deps: { mfa: MfaService;
 
   /** Sensitive changes need a second factor proved in the last 15 minutes (when the user has one). */
   async function requireRecent(record: SessionRecord): Promise<void> {
-    if (!recentSecondFactor(record.session, deps.now()) && (await mfa.hasFactors(record.user.id))) {
-      throw apiError('mfa_step_up_required', 'Confirm with your second factor first (POST /api/auth/mfa/step-up).');
-    }
+    await mfa.requireRecentSecondFactor(record);
   }
 
   /** Whose pending sign-in: a first-party app's (token + client_id) or this browser's (cookie). */

@@ -15,7 +15,7 @@ import { clientKey } from '../rate-limit/client-key.ts';
 import { MfaRequiredError } from './errors.ts';
 import { factorChangeMail, type FactorChange } from './mails.ts';
 import { createPendingStore, PENDING_TTL_MS, type PendingSignIn } from './pending.ts';
-import { mfaRequiredFor, type MfaPolicyConfig } from './policy.ts';
+import { mfaRequiredFor, recentSecondFactor, type MfaPolicyConfig } from './policy.ts';
 import { parseCredential, type Passkeys } from './passkeys.ts';
 import { resetAllFactors } from './reset.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.ts';
@@ -146,6 +146,16 @@ export function createMfaService(deps: {
 
     async hasFactors(userId: string): Promise<boolean> {
       return (await store.listFactors(userId)).length > 0;
+    },
+
+    /**
+     * Sensitive account actions (factor changes, change-password): a user with a factor must have
+     * proved one in the last 15 minutes, else 403 `mfa_step_up_required` (docs/mfa.md).
+     */
+    async requireRecentSecondFactor(record: { user: { id: string }; session: { authMethods: readonly string[]; authTime: number } }): Promise<void> {
+      if (!recentSecondFactor(record.session, now()) && (await store.listFactors(record.user.id)).length > 0) {
+        throw apiError('mfa_step_up_required', 'Confirm with your second factor first (POST /api/auth/mfa/step-up).');
+      }
     },
 
     /**

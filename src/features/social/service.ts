@@ -11,7 +11,8 @@ import { createCappedMailer } from '../email/recipient-caps.ts';
 import { tooManyRequests, type RateLimiter } from '../rate-limit/limiter.ts';
 import { clientKey } from '../rate-limit/client-key.ts';
 import { linkIdentityMail } from '../email/templates.ts';
-import type { PasswordLogin, SignInResult } from '../password-login/service.ts';
+import type { PasswordLogin, SecondStepGate, SignInResult } from '../password-login/service.ts';
+import { MfaRequiredError } from '../mfa/errors.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { SessionUser } from '../sessions/store.ts';
 import type { Provider } from './providers.ts';
@@ -65,8 +66,16 @@ interface PendingLink {
   mailed: string | null;
 }
 
+/**
+ * A sign-in through a provider: a session, or — for a user with a second factor (or required to
+ * have one) — the pending second step of docs/mfa.md, `pendingToken` for the browser's cookie.
+ */
+export type SocialSignIn =
+  | { kind: 'signed-in'; result: SignInResult; returnTo: string | null }
+  | { kind: 'second-step'; pendingToken: string; returnTo: string | null };
+
 export type CallbackOutcome =
-  | { kind: 'signed-in'; result: SignInResult; returnTo: string | null; created: boolean }
+  | (SocialSignIn & { created: boolean })
   | { kind: 'linked'; provider: Provider }
   | { kind: 'link-required'; pendingToken: string; provider: Provider; email: string; passwordAllowed: boolean };
 
@@ -106,6 +115,8 @@ export function createSocialLogin(deps: {
   /** Every other session of the user ends (used when an email confirmation takes over an unconfirmed account). */
   onTakeover: (userId: string) => Promise<void>;
   limiter: RateLimiter;
+  /** The MFA gate the password login uses (docs/mfa.md): between the upstream's answer and the session. */
+  secondStep?: SecondStepGate;
 }) {
   const { registry, upstream, identities, users, sessions, audit, ephemeral, now } = deps;
   // Each attempt mails at most once, and the address at most RECIPIENT_CAPS['link-identity'] times.
@@ -133,6 +144,17 @@ export function createSocialLogin(deps: {
     const { token, session } = await sessions.create(user.id, { ip: client.ip, userAgent: client.userAgent, authMethods: methods });
     await audit.record({ type: 'sign-in', outcome: 'success', userId: user.id, ip: client.ip, userAgent: client.userAgent, detail: { method: 'social', provider: provider.id, session_id: session.id } });
     return { token, session, user: sessionUser(user) };
+  }
+
+  /** The upstream vouched for the user (first factor, `fed`): the second step when one is due, else the session. */
+  async function signInAs(user: User, client: ClientInfo, provider: Provider, methods: string[], returnTo: string | null): Promise<SocialSignIn> {
+    try {
+      await deps.secondStep?.({ user: { id: user.id, email: user.email, roles: user.roles }, methods, channel: 'cookie' });
+    } catch (error) {
+      if (error instanceof MfaRequiredError) return { kind: 'second-step', pendingToken: error.pendingToken, returnTo };
+      throw error;
+    }
+    return { kind: 'signed-in', result: await newSession(user, client, provider, methods), returnTo };
   }
 
   async function linkIdentity(userId: string, provider: Provider, profile: Pick<UpstreamProfile, 'issuer' | 'subject' | 'email' | 'emailVerified'>, sealedTokens: string | null, client: ClientInfo, proof: string): Promise<boolean> {
@@ -223,7 +245,7 @@ export function createSocialLogin(deps: {
         // The same refusal as a wrong password (SEC-ASVS-17): a disabled account is not told apart.
         if (!user || user.disabledAt !== null) return refuse(providerId, 'account-disabled', refusal(provider, 'account-disabled').error, client, known.userId);
         await identities.touch(known.id, now(), profile.email, profile.emailVerified, profile.tokens ? sealTokens(profile) : undefined);
-        return { kind: 'signed-in', result: await newSession(user, client, provider, [FEDERATED_AMR]), returnTo: transaction.returnTo, created: false };
+        return { ...(await signInAs(user, client, provider, [FEDERATED_AMR], transaction.returnTo)), created: false };
       }
 
       const email = profile.email === null ? undefined : normalizeEmail(profile.email);
@@ -259,7 +281,7 @@ export function createSocialLogin(deps: {
       if (!created) return refuse(providerId, 'sign-up-race', apiError('conflict', 'An account for this address was just created. Start again from the sign-in page.'), client);
       await audit.record({ type: 'sign-up', outcome: 'success', userId: created.id, ip: client.ip, userAgent: client.userAgent, detail: { method: 'social', provider: provider.id } });
       await linkIdentity(created.id, provider, profile, sealTokens(profile), client, 'new-account');
-      return { kind: 'signed-in', result: await newSession(created, client, provider, [FEDERATED_AMR]), returnTo: transaction.returnTo, created: true };
+      return { ...(await signInAs(created, client, provider, [FEDERATED_AMR], transaction.returnTo)), created: true };
     },
 
     /** The pending link of this browser, for the link page. */
@@ -272,20 +294,32 @@ export function createSocialLogin(deps: {
       return { providerName: provider.name, email: pending.email, passwordAllowed: passwordProofAllowed(user), mailed: pending.mailed !== null };
     },
 
-    /** Proof by password: the normal sign-in (rate limits, lockout) of the account the email belongs to. */
-    async linkWithPassword(token: string | undefined, binding: string | undefined, password: string, client: ClientInfo): Promise<{ result: SignInResult; returnTo: string | null }> {
+    /**
+     * Proof by password: the normal sign-in (rate limits, lockout, and the second step for a
+     * user with MFA: the password proves the link, the session waits for the second factor).
+     */
+    async linkWithPassword(token: string | undefined, binding: string | undefined, password: string, client: ClientInfo): Promise<SocialSignIn> {
       const pending = await readPending(token, binding);
       if (!pending) throw apiError('invalid_request', 'This linking attempt has expired. Start again from the sign-in page.');
       const user = await users.findById(pending.userId);
       if (!user || !passwordProofAllowed(user)) throw apiError('invalid_request', 'Confirm with the link we email you instead.');
-      const result = await deps.login.signIn({ email: pending.email, password }, client);
+      let result: SignInResult | undefined;
+      let secondStep: MfaRequiredError | undefined;
+      try {
+        result = await deps.login.signIn({ email: pending.email, password }, client);
+      } catch (error) {
+        if (!(error instanceof MfaRequiredError)) throw error;
+        secondStep = error;
+      }
       const provider = await enabledProvider(pending.provider);
       await ephemeral.delete(pendingKey(token!));
-      if (result.user.id !== pending.userId || !(await linkIdentity(pending.userId, provider, { issuer: pending.issuer, subject: pending.subject, email: pending.upstreamEmail, emailVerified: true }, pending.tokens, client, 'password'))) {
-        await sessions.revoke(result.session.id, result.user.id);
+      const provedUserId = result ? result.user.id : (await users.findByEmail(pending.email))?.id;
+      if (provedUserId !== pending.userId || !(await linkIdentity(pending.userId, provider, { issuer: pending.issuer, subject: pending.subject, email: pending.upstreamEmail, emailVerified: true }, pending.tokens, client, 'password'))) {
+        if (result) await sessions.revoke(result.session.id, result.user.id);
+        // A pending second step (MfaRequiredError) is not handed to the browser: it expires unused.
         throw apiError('conflict', `This ${provider.name} account is already linked to an account here.`);
       }
-      return { result, returnTo: pending.returnTo };
+      return secondStep ? { kind: 'second-step', pendingToken: secondStep.pendingToken, returnTo: pending.returnTo } : { kind: 'signed-in', result: result!, returnTo: pending.returnTo };
     },
 
     /** Proof by email: a single-use link to the account's address, usable only in this browser. */
@@ -301,7 +335,7 @@ export function createSocialLogin(deps: {
     },
 
     /** The mailed link, confirmed in the browser that started the attempt. */
-    async linkWithMail(token: string | undefined, binding: string | undefined, mailToken: string, client: ClientInfo): Promise<{ result: SignInResult; returnTo: string | null }> {
+    async linkWithMail(token: string | undefined, binding: string | undefined, mailToken: string, client: ClientInfo): Promise<SocialSignIn> {
       const pending = await readPending(token, binding);
       if (!pending || pending.mailed === null || pending.mailed !== hashSecret(mailToken)) {
         throw apiError('invalid_link', 'This link does not belong to a linking attempt in this browser, or it has expired. Open it in the browser where you started, or start again.');
@@ -323,7 +357,7 @@ export function createSocialLogin(deps: {
         await deps.onTakeover(user.id);
         current = { ...user, passwordHash: null, emailVerifiedAt: now() };
       }
-      return { result: await newSession(current, client, provider, [FEDERATED_AMR, 'email']), returnTo: pending.returnTo };
+      return signInAs(current, client, provider, [FEDERATED_AMR, 'email'], pending.returnTo);
     },
 
     /** The account page's "ways to sign in": linked identities, providers left to link, the password. */

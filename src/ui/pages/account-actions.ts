@@ -5,6 +5,7 @@ import type { PagesDeps } from '../deps.ts';
 import { checkedForm, field, type FormFields } from '../forms.ts';
 import { attempt, pagePost } from '../routes.ts';
 import { LOGIN_FOR_ACCOUNT, accountRenderer } from './account.ts';
+import { secondStepUrl } from './mfa.ts';
 
 const MAX_NAME_LENGTH = 200;
 const MAX_SESSION_ID_LENGTH = 64;
@@ -85,6 +86,8 @@ export function registerAccountActions(app: FastifyInstance, deps: PagesDeps): v
       return render(request, reply, record, { status: 400, error: { section: 'password', message: 'Enter your current password and a new one.' } });
     }
     const result = await attempt(() => accounts.changePassword(record, { currentPassword, newPassword }, clientInfo(request)));
+    // A user with a second factor proves it first (step-up), like for factor changes (docs/mfa.md).
+    if (!result.ok && result.error.error === 'mfa_step_up_required') return reply.redirect(secondStepUrl('/account'), 303);
     if (!result.ok) return render(request, reply, record, { status: result.error.status, headers: result.error.headers, error: { section: 'password', message: result.error.description } });
     // The session was rotated: this browser gets the new token, the old one no longer works.
     auth.setCookie(reply, result.value.token);

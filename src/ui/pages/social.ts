@@ -5,7 +5,9 @@ import { randomToken } from '../../crypto/random.ts';
 import { clientInfo } from '../../features/accounts/routes.ts';
 import type { SignInResult } from '../../features/password-login/service.ts';
 import { PROVIDER_ID } from '../../features/social/providers.ts';
-import type { PendingLinkView } from '../../features/social/service.ts';
+import type { PendingLinkView, SocialSignIn } from '../../features/social/service.ts';
+import { setPendingCookie } from '../../features/mfa/http.ts';
+import { secondStepUrl } from './mfa.ts';
 import type { PagesDeps } from '../deps.ts';
 import { alertBox, checkedForm, csrfInput, field, hiddenInput, input, noticeBox } from '../forms.ts';
 import { html } from '../html.ts';
@@ -70,6 +72,13 @@ export function registerSocialPages(app: FastifyInstance, deps: PagesDeps): void
     return reply.redirect(safeReturnTo(returnTo) ?? DEFAULT_RETURN_TO, 303);
   }
 
+  /** A session, or the second step for a user with MFA: no session yet, only the pending cookie (docs/mfa.md). */
+  async function signInOrSecondStep(request: FastifyRequest, reply: FastifyReply, outcome: SocialSignIn): Promise<FastifyReply> {
+    if (outcome.kind === 'signed-in') return signIn(request, reply, outcome.result, outcome.returnTo);
+    setPendingCookie(reply, outcome.pendingToken);
+    return reply.redirect(secondStepUrl(safeReturnTo(outcome.returnTo)), 303);
+  }
+
   app.get<{ Params: { provider: string } }>('/login/social/:provider', PAGE_GET, async (request, reply) => {
     const url = await social.start(providerParam(request), { binding: binding(request, reply), returnTo: safeReturnTo(queryParam(request, 'return_to')) }, clientInfo(request));
     return reply.redirect(url.href, 303);
@@ -91,7 +100,7 @@ export function registerSocialPages(app: FastifyInstance, deps: PagesDeps): void
       reply.header('set-cookie', hostCookie(PENDING_LINK_COOKIE, outcome.pendingToken, { maxAgeSeconds: COOKIE_MAX_AGE_SECONDS }));
       return reply.redirect('/login/social/link', 303);
     }
-    return signIn(request, reply, outcome.result, outcome.returnTo);
+    return signInOrSecondStep(request, reply, outcome);
   });
 
   const pendingCookies = (request: FastifyRequest) => ({
@@ -142,7 +151,7 @@ ${csrfInput(csrfToken)}
     const result = await attempt(() => social.linkWithPassword(token, value, password, clientInfo(request)));
     if (!result.ok) return renderLink(request, reply, view, { error: result.error.description, status: result.error.status, headers: result.error.headers });
     reply.header('set-cookie', clearedHostCookie(PENDING_LINK_COOKIE));
-    return signIn(request, reply, result.value.result, result.value.returnTo);
+    return signInOrSecondStep(request, reply, result.value);
   });
 
   app.post('/login/social/link/email', pagePost(csrf), async (request, reply) => {
@@ -173,7 +182,7 @@ ${hiddenInput('token', token)}
     const { token, binding: value } = pendingCookies(request);
     const linked = await social.linkWithMail(token, value, field(fields, 'token'), clientInfo(request));
     reply.header('set-cookie', clearedHostCookie(PENDING_LINK_COOKIE));
-    return signIn(request, reply, linked.result, linked.returnTo);
+    return signInOrSecondStep(request, reply, linked);
   });
 
   app.post<{ Params: { provider: string } }>('/account/identities/link/:provider', pagePost(csrf), async (request, reply) => {
