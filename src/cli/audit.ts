@@ -1,20 +1,25 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { resolveMasterKey } from '../crypto/master-key.ts';
-import { createAuditKeyRing } from '../keys/audit-keys.ts';
+import { auditPublicJwkSet, createAuditKeyRing, parseTrustedAuditKeys } from '../keys/audit-keys.ts';
 import { openStorage } from '../storage/open.ts';
 import { CheckpointRefusedError, readCheckpointFile, writeCheckpointFile } from '../features/audit/checkpoint-file.ts';
 import { pruneAuditLog, AuditPruneRefusedError } from '../features/audit/prune.ts';
-import { verifyAuditChain } from '../features/audit/verify.ts';
+import { verifyAuditChain, type AuditVerifyReport } from '../features/audit/verify.ts';
 import { AUDIT_KEYS_PURPOSE, AUDIT_MAC_PURPOSE, createConfiguredSealer } from '../features/audit/wiring.ts';
 import { CliError, loadCliConfig, parseSubcommand } from './command.ts';
 
 const HELP = `Usage: gatehouse audit <verify|seal|checkpoint|prune|key> [options]
 
-  audit verify [--from-checkpoint FILE] [--json]
+  audit verify [--from-checkpoint FILE] [--trust-key FILE] [--json]
       Walks the audit chain and reports the first altered, deleted, inserted or reordered
       record, every unsealed record whose MAC fails, and checkpoints that do not match.
       With FILE (JSON lines from "audit checkpoint export" or auditCheckpointFile), every
       checkpoint in it must be signed by a trusted audit key (else verification is refused)
       and the chain must match each one. Exit 0 intact, 1 a finding or a refused file.
+      With --trust-key FILE (from "audit key export"), checkpoints must be signed by a key in
+      FILE and no other (keys in the database are ignored), and the master key is not used:
+      record MACs are not checked, so only the chain up to the newest signed checkpoint is
+      proven (docs/audit.md).
   audit seal
       Seals every pending record now (no settle delay) and signs a checkpoint of the head.
   audit checkpoint export FILE
@@ -22,14 +27,15 @@ const HELP = `Usage: gatehouse audit <verify|seal|checkpoint|prune|key> [options
   audit prune --before DATE
       Verifies the chain, then deletes the sealed records older than DATE (ISO 8601), keeping
       the rest verifiable from a checkpoint signed at the cut.
-  audit key rotate | audit key export
-      A new checkpoint signing key (old ones keep verifying) | the public keys as a JWK Set.
+  audit key rotate | audit key export [--out FILE]
+      A new checkpoint signing key (old ones keep verifying) | the public keys as a JWK Set
+      (never a private key), to stdout or FILE, for "audit verify --trust-key".
 
 Options: --config FILE, --help
 `;
 
 export async function runAudit(argv: string[]): Promise<number> {
-  const parsed = parseSubcommand(argv, HELP, { json: { type: 'boolean' }, 'from-checkpoint': { type: 'string' }, before: { type: 'string' } });
+  const parsed = parseSubcommand(argv, HELP, { json: { type: 'boolean' }, 'from-checkpoint': { type: 'string' }, before: { type: 'string' }, 'trust-key': { type: 'string' }, out: { type: 'string' } });
   if (typeof parsed === 'number') return parsed;
   const { sub, values, positionals } = parsed;
   if (!['verify', 'seal', 'checkpoint', 'prune', 'key'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
@@ -45,28 +51,23 @@ export async function runAudit(argv: string[]): Promise<number> {
   const external = values['from-checkpoint'] === undefined ? undefined : await readCheckpointFile(values['from-checkpoint']).catch((error: unknown) => {
     throw new CliError(`cannot use the checkpoint file: ${error instanceof Error ? error.message : String(error)}`, 1);
   });
+  const pinned = values['trust-key'] === undefined ? undefined : await readFile(values['trust-key'], 'utf8').then(parseTrustedAuditKeys).catch((error: unknown) => {
+    throw new CliError(`cannot use the trust key file: ${error instanceof Error ? error.message : String(error)}`, 1);
+  });
+  if (pinned && sub !== 'verify') throw new CliError('--trust-key is an option of audit verify', 2);
   const storage = await openStorage(config);
   try {
-    const masterKey = resolveMasterKey(config);
     const { database } = storage;
+    if (sub === 'verify' && pinned) {
+      // An auditor's check: trust only the pinned public keys, never the master key or the database's keys.
+      return await runVerify(() => verifyAuditChain({ db: database.db, keys: pinned, ...(external ? { external } : {}) }), values.json === true);
+    }
+    const masterKey = resolveMasterKey(config);
     const macKey = masterKey.derive(AUDIT_MAC_PURPOSE);
     const keys = createAuditKeyRing({ db: database.db, sealKey: masterKey.derive(AUDIT_KEYS_PURPOSE) });
     const sealer = createConfiguredSealer({ database, masterKey, config });
     if (sub === 'verify') {
-      let report;
-      try {
-        report = await verifyAuditChain({ db: database.db, macKey, keys: await keys.trusted(), ...(external ? { external } : {}) });
-      } catch (error) {
-        if (error instanceof CheckpointRefusedError) throw new CliError(`checkpoint file refused: ${error.message}`, 1);
-        throw error;
-      }
-      if (values.json === true) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-      else {
-        process.stdout.write(`chain seq ${report.fromSeq}…${report.throughSeq}: ${report.checked} records checked, ${report.checkpointsMatched} signed checkpoints matched${report.externalThroughSeq === null ? '' : `, external checkpoints through seq ${report.externalThroughSeq}`}; ${report.unsealed} not yet sealed\n`);
-        for (const problem of report.problems) process.stdout.write(`${problem.kind.toUpperCase()}${problem.seq === undefined ? '' : ` at seq ${problem.seq}`}: ${problem.message}\n`);
-        process.stdout.write(report.ok ? 'OK: the audit log is intact\n' : 'FAILED: the audit log was tampered with\n');
-      }
-      return report.ok ? 0 : 1;
+      return await runVerify(async () => verifyAuditChain({ db: database.db, macKey, keys: await keys.trusted(), ...(external ? { external } : {}) }), values.json === true);
     }
     if (sub === 'seal' || sub === 'checkpoint') {
       const sealed = await sealer.seal({ settleMs: 0 });
@@ -97,10 +98,32 @@ export async function runAudit(argv: string[]): Promise<number> {
       return 0;
     }
     await keys.current();
-    const trusted = await keys.trusted();
-    process.stdout.write(`${JSON.stringify({ keys: [...trusted.values()].map((key) => key.publicJwk) }, null, 2)}\n`);
+    const text = `${JSON.stringify(auditPublicJwkSet((await keys.trusted()).values()), null, 2)}\n`;
+    if (values.out === undefined) process.stdout.write(text);
+    else {
+      await writeFile(values.out, text, { mode: 0o644 });
+      process.stderr.write(`wrote the audit public keys to ${values.out}\n`);
+    }
     return 0;
   } finally {
     await storage.close();
   }
+}
+
+async function runVerify(verify: () => Promise<AuditVerifyReport>, json: boolean): Promise<number> {
+  let report: AuditVerifyReport;
+  try {
+    report = await verify();
+  } catch (error) {
+    if (error instanceof CheckpointRefusedError) throw new CliError(`checkpoint file refused: ${error.message}`, 1);
+    throw error;
+  }
+  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else {
+    process.stdout.write(`chain seq ${report.fromSeq}…${report.throughSeq}: ${report.checked} records checked, ${report.checkpointsMatched} signed checkpoints matched${report.externalThroughSeq === null ? '' : `, external checkpoints through seq ${report.externalThroughSeq}`}; ${report.unsealed} not yet sealed\n`);
+    if (!report.macsChecked) process.stdout.write(`record MACs not checked (no master key): signed through seq ${report.signedThroughSeq}; records after it are not proven\n`);
+    for (const problem of report.problems) process.stdout.write(`${problem.kind.toUpperCase()}${problem.seq === undefined ? '' : ` at seq ${problem.seq}`}: ${problem.message}\n`);
+    process.stdout.write(report.ok ? 'OK: the audit log is intact\n' : 'FAILED: the audit log was tampered with\n');
+  }
+  return report.ok ? 0 : 1;
 }

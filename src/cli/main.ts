@@ -7,6 +7,7 @@ import { runKeys } from './keys.ts';
 import { runClients } from './clients.ts';
 import { runRoles } from './roles.ts';
 import { runAudit } from './audit.ts';
+import { runWebhooks } from './webhooks.ts';
 import { CliError, type Command } from './command.ts';
 
 /**
@@ -22,6 +23,7 @@ const commands: Record<string, Command> = {
   clients: runClients,
   roles: runRoles,
   audit: runAudit,
+  webhooks: runWebhooks,
 };
 
 const USAGE = `Usage: gatehouse <command> [options]
@@ -35,6 +37,7 @@ Commands:
   clients    manage OAuth clients (clients create|list|show|rotate-secret|delete)
   roles      manage the role catalog (roles list|create|update|delete)
   audit      verify, seal, export checkpoints of or prune the tamper-evident audit log
+  webhooks   list endpoints, their deliveries, and replay dead ones (webhooks list|deliveries|replay)
 
 Global options:
   --config FILE   JSON config file (or GATEHOUSE_CONFIG)

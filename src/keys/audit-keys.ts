@@ -102,6 +102,43 @@ export function verifyAuditSignature(key: KeyObject, data: Buffer, signature: st
   }
 }
 
+/** The public members of an audit key's JWK: an allow-list, so a private member (`d`) can never slip into an export. */
+function publicMembers(jwk: JWK): JWK {
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, kid: jwk.kid, alg: 'EdDSA', use: 'sig' } as JWK;
+}
+
+/** The public halves of `keys` as a JWK Set (`gatehouse audit key export`), for an auditor to pin. */
+export function auditPublicJwkSet(keys: Iterable<AuditKey>): { keys: JWK[] } {
+  return { keys: [...keys].map((key) => publicMembers({ ...key.publicJwk, kid: key.kid })) };
+}
+
+/**
+ * An auditor's pinned audit keys (a JWK Set from `audit key export`, or one JWK), by kid. Each
+ * kid must be the key's RFC 7638 thumbprint (as Gatehouse assigns it), so a label cannot point a
+ * checkpoint at the wrong key; a file holding a private member is refused rather than used.
+ */
+export async function parseTrustedAuditKeys(text: string): Promise<Map<string, AuditKey>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('the trust key file is not JSON (expected the output of "gatehouse audit key export")');
+  }
+  const set = value as { keys?: unknown } | null;
+  const list = set && Array.isArray(set.keys) ? set.keys as JWK[] : [value as JWK];
+  const keys = new Map<string, AuditKey>();
+  for (const jwk of list) {
+    if (!jwk || typeof jwk !== 'object') throw new Error('the trust key file holds something that is not a JWK');
+    if ('d' in jwk) throw new Error('the trust key file holds a private key; export the public keys with "gatehouse audit key export"');
+    const publicKey = auditPublicKeyFromJwk(jwk);
+    const kid = await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: jwk.x! }, 'sha256');
+    if (jwk.kid !== undefined && jwk.kid !== kid) throw new Error(`the trust key ${jwk.kid} is labelled with a kid that is not its thumbprint (${kid})`);
+    keys.set(kid, { kid, publicKey, publicJwk: publicMembers({ ...jwk, kid }) });
+  }
+  if (keys.size === 0) throw new Error('the trust key file holds no keys');
+  return keys;
+}
+
 /** A public key from a JWK (an auditor's pinned key file). */
 export function auditPublicKeyFromJwk(jwk: JWK): KeyObject {
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new Error('an audit key is an Ed25519 JWK');

@@ -52,7 +52,9 @@ describe('webhooks: two instances (PostgreSQL)', { skip: skipUnless(postgres) },
     receiver.delayMs = 30;
     const [first, second, third, fourth] = await Promise.all([a.app.webhookDelivery.runDue(), b.app.webhookDelivery.runDue(), a.app.webhookDelivery.runDue(), b.app.webhookDelivery.runDue()]);
     assert.equal(first! + second! + third! + fourth!, count, 'every delivery claimed exactly once');
-    assert.ok(first! + third! > 0 && second! + fourth! > 0, 'both instances took part');
+    // Which instance claims how many depends on scheduling (never asserted: issue 14 item 10);
+    // what must hold is that together they claimed each delivery exactly once.
+    void [first, second, third, fourth];
     assert.deepEqual([...new Set(countById().values())], [1]);
     assert.equal(countById().size, count);
 

@@ -31,6 +31,13 @@ export interface AuditVerifyReport {
   /** Records not sealed yet (recorded within the settle delay, or on a stopped sealer). */
   unsealed: number;
   checkpointsMatched: number;
+  /**
+   * The newest position a matched signed checkpoint covers (0: none). Without the MAC key this is
+   * all that is proven: anyone with database write access can rebuild the chain after it.
+   */
+  signedThroughSeq: number;
+  /** Whether each record's MAC was checked (false when verifying with only a pinned public key). */
+  macsChecked: boolean;
   /** The newest checkpoint from the external file that the chain was found to match. */
   externalThroughSeq: number | null;
   problems: AuditProblem[];
@@ -40,7 +47,8 @@ type Row = AuditRecordColumns & { seq: number; chain_hash: string | null };
 
 export async function verifyAuditChain(deps: {
   db: Kysely<DatabaseSchema>;
-  macKey: Buffer;
+  /** The per-record MAC key (needs the master key). Without it only the hash chain and the checkpoint signatures are checked. */
+  macKey?: Buffer;
   keys: ReadonlyMap<string, { publicKey: KeyObject }>;
   /** Checkpoints kept outside the database; every one must be signed by a trusted key, or verification is refused. */
   external?: readonly Checkpoint[];
@@ -76,12 +84,15 @@ export async function verifyAuditChain(deps: {
     else if (anchors.some((anchor) => anchor.hash !== chain.pruned_hash)) problems.push({ kind: 'altered', seq: pruned, message: `the retained chain does not start from the signed checkpoint at seq ${pruned}` });
   }
 
-  const intact = (row: Row): boolean => (row.mac === null ? row.seq <= legacyThrough : macValid(macKey, row));
+  // Without the MAC key a row can only be checked for carrying a MAC at all; its hash must still fit the chain.
+  const intact = (row: Row): boolean => (row.mac === null ? row.seq <= legacyThrough : macKey === undefined || macValid(macKey, row));
   let previous = chain.pruned_hash;
   let expected = pruned + 1;
   let checked = 0;
   let matched = 0;
   let externalThrough: number | null = null;
+  const pruneAnchors = expectations.get(pruned) ?? [];
+  let signedThrough = pruned > 0 && pruneAnchors.length > 0 && pruneAnchors.every((anchor) => anchor.hash === chain.pruned_hash) ? pruned : 0;
   let page: Row[] = [];
   let index = 0;
   let exhausted = false;
@@ -127,6 +138,7 @@ export async function verifyAuditChain(deps: {
         broken = true;
       } else {
         matched += 1;
+        signedThrough = expected;
         if (checkpoint.external) externalThrough = expected;
       }
     }
@@ -153,13 +165,13 @@ export async function verifyAuditChain(deps: {
     const rows = await db.selectFrom('audit_events').select(RECORD_COLUMNS).where('seq', 'is', null).where('id', '>', after).orderBy('id', 'asc').limit(pageSize).execute();
     for (const row of rows) {
       unsealed += 1;
-      if (!macValid(macKey, { ...row, at: Number(row.at) })) problems.push({ kind: row.mac === null ? 'inserted' : 'altered', id: row.id, message: `the unsealed record ${row.id} fails its MAC (${row.mac === null ? 'inserted without one' : 'altered'})` });
+      if (row.mac === null || macKey !== undefined && !macValid(macKey, { ...row, at: Number(row.at) })) problems.push({ kind: row.mac === null ? 'inserted' : 'altered', id: row.id, message: `the unsealed record ${row.id} fails its MAC (${row.mac === null ? 'inserted without one' : 'altered'})` });
     }
     if (rows.length < pageSize) break;
     after = rows.at(-1)!.id;
   }
 
-  return { ok: problems.length === 0, fromSeq: pruned + 1, throughSeq, checked, unsealed, checkpointsMatched: matched, externalThroughSeq: externalThrough, problems };
+  return { ok: problems.length === 0, fromSeq: pruned + 1, throughSeq, checked, unsealed, checkpointsMatched: matched, signedThroughSeq: signedThrough, macsChecked: macKey !== undefined, externalThroughSeq: externalThrough, problems };
 }
 
 /** Why the record at `seq` does not fit: a swap with its successor, an extra record, or a change. */

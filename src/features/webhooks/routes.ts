@@ -5,7 +5,8 @@ import type { UserStore } from '../accounts/store.ts';
 import { createAdminGuard } from '../admin/guard.ts';
 import type { SessionAuth } from '../sessions/http.ts';
 import { WEBHOOK_EVENT_TYPES } from './events.ts';
-import type { DeliveryRow, DeliveryStatus, OutboxStore } from './store.ts';
+import { listDeliveries, replayDead } from './admin.ts';
+import type { DeliveryStatus, OutboxStore } from './store.ts';
 import type { SubscriptionRegistry, WebhookInput } from './subscriptions.ts';
 
 /**
@@ -14,7 +15,7 @@ import type { SubscriptionRegistry, WebhookInput } from './subscriptions.ts';
  * also covers back-channel logout deliveries, by id).
  */
 export function registerAdminWebhookRoutes(app: FastifyInstance, deps: { subscriptions: SubscriptionRegistry; store: OutboxStore; auth: SessionAuth; users: UserStore; now: () => number; onReplayed: () => void }): void {
-  const { subscriptions, store } = deps;
+  const { subscriptions } = deps;
   const { adminOnly } = createAdminGuard(deps);
   const common = { tags: ['admin'], response: { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse } };
 
@@ -87,12 +88,9 @@ export function registerAdminWebhookRoutes(app: FastifyInstance, deps: { subscri
       querystring: { type: 'object', additionalProperties: false, properties: { status: { type: 'string', enum: ['pending', 'delivered', 'dead'] }, limit: { type: 'string', pattern: '^[0-9]{1,3}$' }, before: { type: 'string', maxLength: 200 } } },
       response: { ...common.response, 200: { type: 'object', properties: { deliveries: { type: 'array', items: deliverySchema } }, required: ['deliveries'] } },
     },
-  }, async (request) => {
-    if (!(await subscriptions.get(request.params.id))) throw apiError('not_found', 'No such webhook.');
-    const limit = Math.min(100, Math.max(1, Number(request.query.limit ?? 50)));
-    const rows = await store.listDeliveries({ subscriptionId: request.params.id, limit, ...(request.query.status ? { status: request.query.status } : {}), ...(request.query.before ? { before: request.query.before } : {}) });
-    return { deliveries: await Promise.all(rows.map((row) => deliveryView(row, store))) };
-  });
+  }, async (request) => ({
+    deliveries: await listDeliveries(deps, { webhookId: request.params.id, limit: Number(request.query.limit ?? 50), ...(request.query.status ? { status: request.query.status } : {}), ...(request.query.before ? { before: request.query.before } : {}) }),
+  }));
 
   app.get<{ Querystring: { status?: DeliveryStatus; limit?: string } }>('/api/admin/webhooks/deliveries', {
     onRequest: adminOnly,
@@ -102,50 +100,19 @@ export function registerAdminWebhookRoutes(app: FastifyInstance, deps: { subscri
       querystring: { type: 'object', additionalProperties: false, properties: { status: { type: 'string', enum: ['pending', 'delivered', 'dead'] }, limit: { type: 'string', pattern: '^[0-9]{1,3}$' } } },
       response: { ...common.response, 200: { type: 'object', properties: { deliveries: { type: 'array', items: deliverySchema } }, required: ['deliveries'] } },
     },
-  }, async (request) => {
-    const limit = Math.min(100, Math.max(1, Number(request.query.limit ?? 50)));
-    const rows = await store.listDeliveries({ limit, ...(request.query.status ? { status: request.query.status } : {}) });
-    return { deliveries: await Promise.all(rows.map((row) => deliveryView(row, store))) };
-  });
+  }, async (request) => ({
+    deliveries: await listDeliveries(deps, { limit: Number(request.query.limit ?? 50), ...(request.query.status ? { status: request.query.status } : {}) }),
+  }));
 
   app.post<{ Params: { id: string } }>('/api/admin/webhooks/:id/replay', {
     onRequest: adminOnly,
     schema: { ...common, summary: 'Send every dead delivery of this endpoint again (due now, a new retry window).', params: idParams, response: { ...common.response, 200: replayedSchema } },
-  }, async (request) => {
-    if (!(await subscriptions.get(request.params.id))) throw apiError('not_found', 'No such webhook.');
-    const replayed = await store.replay({ subscriptionId: request.params.id }, deps.now());
-    deps.onReplayed();
-    return { replayed };
-  });
+  }, async (request) => ({ replayed: await replayDead(deps, { webhookId: request.params.id }) }));
 
   app.post<{ Params: { deliveryId: string } }>('/api/admin/webhooks/deliveries/:deliveryId/replay', {
     onRequest: adminOnly,
     schema: { ...common, summary: 'Send one dead delivery (webhook or back-channel logout) again.', params: { type: 'object', properties: { deliveryId: { type: 'string', minLength: 1, maxLength: 300 } }, required: ['deliveryId'] }, response: { ...common.response, 200: replayedSchema } },
-  }, async (request) => {
-    if (!(await store.getDelivery(request.params.deliveryId))) throw apiError('not_found', 'No such delivery.');
-    const replayed = await store.replay({ id: request.params.deliveryId }, deps.now());
-    deps.onReplayed();
-    return { replayed };
-  });
-}
-
-export async function deliveryView(row: DeliveryRow, store: OutboxStore): Promise<Record<string, unknown>> {
-  return {
-    id: row.id,
-    kind: row.kind,
-    webhook_id: row.subscription_id,
-    client_id: row.client_id,
-    event_id: row.event_id,
-    event_type: row.event_type,
-    status: row.status,
-    attempts: Number(row.attempts),
-    created_at: Number(row.created_at),
-    next_attempt_at: row.status === 'pending' ? Number(row.next_attempt_at) : null,
-    completed_at: row.completed_at === null ? null : Number(row.completed_at),
-    last_status_code: row.last_status_code === null ? null : Number(row.last_status_code),
-    last_error: row.last_error,
-    log: (await store.attemptsOf(row.id)).map((attempt) => ({ attempt: attempt.attempt, at: attempt.at, status_code: attempt.statusCode, latency_ms: attempt.latencyMs, error: attempt.error })),
-  };
+  }, async (request) => ({ replayed: await replayDead(deps, { deliveryId: request.params.deliveryId }) }));
 }
 
 const inputProperties = {
