@@ -9,30 +9,9 @@
 import { ValueError, type KeySpec } from './types.ts';
 import * as p from './parsers.ts';
 
-function key<T>(spec: {
-  env: string;
-  doc: string;
-  default?: T | ((resolved: Readonly<Record<string, unknown>>) => T);
-  defaultText?: string;
-  parse: (raw: unknown) => T;
-  secret?: boolean;
-  resolve?: (value: T, env: Readonly<Record<string, string | undefined>>) => T;
-  redact?: (value: T) => unknown;
-}): KeySpec<T> {
-  const fallback = spec.default;
-  return {
-    env: spec.env,
-    doc: spec.doc,
-    defaultText:
-      spec.defaultText ?? (fallback === undefined || typeof fallback === 'function' ? undefined : JSON.stringify(fallback)),
-    defaultValue: (resolved) =>
-      typeof fallback === 'function' ? (fallback as (r: Readonly<Record<string, unknown>>) => T)(resolved) : (fallback as T),
-    parse: spec.parse,
-    ...(spec.secret ? { secret: true } : {}),
-    ...(spec.resolve ? { resolve: spec.resolve } : {}),
-    ...(spec.redact ? { redact: spec.redact } : {}),
-  };
-}
+import { key } from './key.ts';
+import { oauthGrantKeys } from './schema-oauth.ts';
+import { eventKeys } from './schema-events.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -370,73 +349,7 @@ export const configSchema = {
     default: true,
     parse: p.boolean,
   }),
-  deviceCodeTtlSeconds: key({
-    env: 'GATEHOUSE_DEVICE_CODE_TTL_SECONDS',
-    doc: 'Device authorization grant (RFC 8628): how long a device code and its user code stay valid.',
-    default: 600,
-    parse: p.integer(60, 1800),
-  }),
-  devicePollIntervalSeconds: key({
-    env: 'GATEHOUSE_DEVICE_POLL_INTERVAL_SECONDS',
-    doc: 'Device authorization grant: the minimum seconds between two token requests for one device code (faster polls get slow_down, and 5 seconds more each time).',
-    default: 5,
-    parse: p.integer(1, 60),
-  }),
-  deviceUserCodeAttemptsPerIp: key({
-    env: 'GATEHOUSE_DEVICE_USER_CODE_ATTEMPTS_PER_IP',
-    doc: 'Wrong user codes entered on /device per client IP (IPv6 by /64) per 15 minutes, counted across instances.',
-    default: 10,
-    parse: p.integer(1, 100000),
-  }),
-  pushedAuthorizationRequestTtlSeconds: key({
-    env: 'GATEHOUSE_PAR_TTL_SECONDS',
-    doc: 'Pushed authorization requests (RFC 9126): lifetime of a request_uri.',
-    default: 60,
-    parse: p.integer(5, 600),
-  }),
-  requirePushedAuthorizationRequests: key({
-    env: 'GATEHOUSE_REQUIRE_PUSHED_AUTHORIZATION_REQUESTS',
-    doc: 'Every client must push its authorization request to /oauth/par first (RFC 9126 §5); otherwise only clients registered with require_pushed_authorization_requests.',
-    default: false,
-    parse: p.boolean,
-  }),
-  dynamicRegistration: key({
-    env: 'GATEHOUSE_DYNAMIC_REGISTRATION',
-    doc: 'Dynamic client registration at /oauth/register (RFC 7591/7592): off (404), open (anyone may register an untrusted client), or initial-access-token (a token from `gatehouse clients initial-token` or POST /api/admin/initial-access-tokens is required) — see docs/oauth.md.',
-    default: 'off' as 'off' | 'open' | 'initial-access-token',
-    parse: p.oneOf(['off', 'open', 'initial-access-token']),
-  }),
-  dynamicRegistrationsPerIp: key({
-    env: 'GATEHOUSE_DYNAMIC_REGISTRATIONS_PER_IP',
-    doc: 'Calls to /oauth/register (registrations and their management) per client IP (IPv6 by /64) per hour, counted across instances.',
-    default: 20,
-    parse: p.integer(1, 100000),
-  }),
-  dpopProofWindowSeconds: key({
-    env: 'GATEHOUSE_DPOP_PROOF_WINDOW_SECONDS',
-    doc: 'A DPoP proof (RFC 9449) is accepted when its iat is at most this many seconds from now, either way; its jti is remembered (shared by every instance) for twice as long.',
-    default: 30,
-    parse: p.integer(10, 300),
-  }),
-  dpopRequireNonce: key({
-    env: 'GATEHOUSE_DPOP_REQUIRE_NONCE',
-    doc: 'DPoP proofs at the token endpoint and userinfo must carry a server nonce (RFC 9449 §8: use_dpop_nonce with a DPoP-Nonce header otherwise); nonces change every 5 minutes.',
-    default: false,
-    parse: p.boolean,
-  }),
-  dpopBoundClients: key({
-    env: 'GATEHOUSE_DPOP_BOUND_CLIENTS',
-    doc: 'Client ids whose tokens must be DPoP-bound (RFC 9449 §5.2 dpop_bound_access_tokens): their token requests without a DPoP proof are refused (comma-separated).',
-    default: Object.freeze([]) as readonly string[],
-    parse: p.list(p.nonEmptyString),
-  }),
-  tokenExchangePolicies: key({
-    env: 'GATEHOUSE_TOKEN_EXCHANGE_POLICIES',
-    doc: 'Who may exchange whose tokens (RFC 8693; JSON array, normally in the config file): client_id, subject_clients (or ["*"]), audiences, scopes, id_tokens — see docs/oauth.md.',
-    default: Object.freeze([]) as readonly Readonly<Record<string, unknown>>[],
-    defaultText: '[]',
-    parse: p.objectArray('token exchange policy'),
-  }),
+  ...oauthGrantKeys,
   clients: key({
     env: 'GATEHOUSE_CLIENTS',
     doc: 'Declarative OAuth clients (JSON array; normally in the config file), applied idempotently at start — see docs/clients.md.',
@@ -481,89 +394,7 @@ export const configSchema = {
     defaultText: 'admin in production, empty in development',
     parse: p.list(p.nonEmptyString),
   }),
-  webhooks: key({
-    env: 'GATEHOUSE_WEBHOOKS',
-    doc: 'Declarative webhook endpoints (JSON array; normally in the config file): id, url, events, enabled, and secret_env naming the environment variable that holds the whsec_ secret — see docs/webhooks.md.',
-    default: Object.freeze([]) as readonly Readonly<Record<string, unknown>>[],
-    defaultText: '[]',
-    parse: (raw) => {
-      const value = p.objectArray('webhook')(raw);
-      value.forEach((item, index) => {
-        if (Object.hasOwn(item, 'secret')) throw new ValueError(`[${index}].secret: a secret is never written in the config; name the environment variable that holds it in secret_env`);
-        if (typeof item.secret_env !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,99}$/.test(item.secret_env) || item.secret_env.startsWith('GATEHOUSE_')) {
-          throw new ValueError(`[${index}].secret_env: required — the name of the environment variable holding the whsec_ secret (e.g. BILLING_WEBHOOK_SECRET; not a GATEHOUSE_ name)`);
-        }
-      });
-      return value;
-    },
-    resolve: (entries, env) => Object.freeze(entries.map((entry, index) => {
-      const name = entry.secret_env as string;
-      const secret = env[name];
-      if (secret === undefined || secret === '') throw new ValueError(`[${index}].secret_env: the environment variable ${name} is not set`);
-      return Object.freeze({ ...entry, secret });
-    })),
-    redact: (entries) => entries.map((entry) => ({ ...entry, ...(entry.secret === undefined ? {} : { secret: '[redacted]' }) })),
-  }),
-  webhookAllowedNetworks: key({
-    env: 'GATEHOUSE_WEBHOOK_ALLOWED_NETWORKS',
-    doc: 'IPs/CIDRs that webhook and back-channel logout requests may reach although they are loopback, private, link-local or metadata addresses (comma-separated); empty = none (SSRF protection, checked at every connect).',
-    default: Object.freeze([]) as readonly string[],
-    parse: p.list(p.ipOrCidr),
-  }),
-  webhookTimeoutMs: key({
-    env: 'GATEHOUSE_WEBHOOK_TIMEOUT_MS',
-    doc: 'Longest one webhook or back-channel logout request may take (connect, send, response), in milliseconds.',
-    default: 10000,
-    parse: p.integer(100, 60000),
-  }),
-  webhookGiveUpAfterSeconds: key({
-    env: 'GATEHOUSE_WEBHOOK_GIVE_UP_AFTER_SECONDS',
-    doc: 'A delivery still failing this long after its event is moved to the dead-letter state (replay it with the admin API or `gatehouse webhooks replay`). Retries back off exponentially (5 s doubling, at most 1 h, with jitter).',
-    default: 259200,
-    parse: p.integer(60, 30 * 86400),
-  }),
-  webhookPollIntervalMs: key({
-    env: 'GATEHOUSE_WEBHOOK_POLL_INTERVAL_MS',
-    doc: 'How often this instance looks for due deliveries (new events of this instance are sent at once); 0 = this instance sends none.',
-    default: 1000,
-    parse: p.integer(0, 600000),
-  }),
-  auditChain: key({
-    env: 'GATEHOUSE_AUDIT_CHAIN',
-    doc: 'Seal the audit log into a hash chain with signed checkpoints (docs/audit.md); off = records keep their MAC but nothing is sealed.',
-    default: true,
-    parse: p.boolean,
-  }),
-  auditSealIntervalMs: key({
-    env: 'GATEHOUSE_AUDIT_SEAL_INTERVAL_MS',
-    doc: 'How often the audit sealer runs (one instance at a time seals; the others skip the round).',
-    default: 1000,
-    parse: p.integer(50, 600000),
-  }),
-  auditSealDelayMs: key({
-    env: 'GATEHOUSE_AUDIT_SEAL_DELAY_MS',
-    doc: 'Audit records are sealed once this old, so that writes still in flight on other instances join the chain in time order.',
-    default: 2000,
-    parse: p.integer(0, 600000),
-  }),
-  auditCheckpointEvery: key({
-    env: 'GATEHOUSE_AUDIT_CHECKPOINT_EVERY',
-    doc: 'Sign an audit checkpoint after this many newly sealed records …',
-    default: 1000,
-    parse: p.integer(1, 10_000_000),
-  }),
-  auditCheckpointIntervalSeconds: key({
-    env: 'GATEHOUSE_AUDIT_CHECKPOINT_INTERVAL_SECONDS',
-    doc: '… or after this many seconds with any newly sealed record.',
-    default: 60,
-    parse: p.integer(1, 86400),
-  }),
-  auditCheckpointFile: key({
-    env: 'GATEHOUSE_AUDIT_CHECKPOINT_FILE',
-    doc: 'Append each signed audit checkpoint to this file as a JSON line (keep it outside the database host; `gatehouse audit verify --from-checkpoint FILE`).',
-    default: undefined as string | undefined,
-    parse: p.nonEmptyString,
-  }),
+  ...eventKeys,
   shutdownTimeoutMs: key({
     env: 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS',
     doc: 'How long SIGTERM waits for in-flight requests before closing anyway.',

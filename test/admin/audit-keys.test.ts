@@ -5,26 +5,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
 import { createSqlUserStore } from '../../src/features/accounts/store.ts';
 import { createAuditLog } from '../../src/features/audit/audit-log.ts';
 import { auditExport, csvCell } from '../../src/features/admin/audit-export.ts';
 import type { TestApp } from '../support/app.ts';
 import { PASSWORD, registerAndSignIn } from '../support/auth.ts';
-import { adminClientToken, auditEvents, clientToken, createOAuthApp, fixtureClients, hashSecretFor, nativeSignIn } from './support.ts';
+import { call, type Method, adminClientToken, auditEvents, clientToken, createOAuthApp, fixtureClients, hashSecretFor, nativeSignIn } from './support.ts';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
-function call(t: TestApp, method: Method, url: string, auth: { cookie?: string; bearer?: string }, body?: unknown): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = {};
-  if (auth.cookie) {
-    headers.cookie = auth.cookie;
-    headers.origin = new URL(t.config.publicUrl).origin;
-  }
-  if (auth.bearer) headers.authorization = `Bearer ${auth.bearer}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return t.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
-}
 
 const machine = (id: string, scopes: string[]) => ({ client_id: id, name: id, type: 'confidential', token_endpoint_auth_method: 'client_secret_basic', client_secret_hash: hashSecretFor(id), grant_types: ['client_credentials'], scopes });
 

@@ -8,26 +8,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
 import { createSqlUserStore } from '../../src/features/accounts/store.ts';
 import { ADMIN_SCOPES } from '../../src/features/admin/access.ts';
 import type { TestApp } from '../support/app.ts';
 import { registerAndSignIn } from '../support/auth.ts';
 import { createTestDatabase, probePostgres, skipUnless } from '../support/backends.ts';
-import { adminClientToken, auditEvents, claims, createOAuthApp, fixtureClients, hashSecretFor, nativeSignIn, refresh, tokens } from './support.ts';
+import { call, type Method, adminClientToken, auditEvents, claims, createOAuthApp, fixtureClients, hashSecretFor, nativeSignIn, refresh, tokens } from './support.ts';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
-function call(t: TestApp, method: Method, url: string, auth: { cookie?: string; bearer?: string }, body?: unknown): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = {};
-  if (auth.cookie) {
-    headers.cookie = auth.cookie;
-    headers.origin = new URL(t.config.publicUrl).origin;
-  }
-  if (auth.bearer) headers.authorization = `Bearer ${auth.bearer}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return t.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
-}
 
 const ROLE_CLIENTS = [
   { client_id: 'role-ops', name: 'role-ops', type: 'confidential', token_endpoint_auth_method: 'client_secret_basic', client_secret_hash: hashSecretFor('role-ops'), grant_types: ['client_credentials'], scopes: ['admin:roles'] },

@@ -7,25 +7,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { LightMyRequestResponse } from 'fastify';
 import { createSqlUserStore } from '../../src/features/accounts/store.ts';
 import { createRoleStore } from '../../src/features/roles/store.ts';
 import type { TestApp } from '../support/app.ts';
 import { PASSWORD, linkToken, postJSON, registerAndSignIn } from '../support/auth.ts';
-import { API, adminClientToken, assertActive, assertInactive, auditEvents, clientToken, createOAuthApp, fixtureClients, hashSecretFor, introspect, nativeSignIn, refresh } from './support.ts';
+import { call, type Method, API, adminClientToken, assertActive, assertInactive, auditEvents, clientToken, createOAuthApp, fixtureClients, hashSecretFor, introspect, nativeSignIn, refresh } from './support.ts';
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
-
-function call(t: TestApp, method: Method, url: string, auth: { cookie?: string; bearer?: string }, body?: unknown): Promise<LightMyRequestResponse> {
-  const headers: Record<string, string> = {};
-  if (auth.cookie) {
-    headers.cookie = auth.cookie;
-    headers.origin = new URL(t.config.publicUrl).origin;
-  }
-  if (auth.bearer) headers.authorization = `Bearer ${auth.bearer}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  return t.app.inject({ method, url, headers, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
-}
 
 export const ADMIN_CLIENTS = [
   { client_id: 'ops', name: 'ops', type: 'confidential', token_endpoint_auth_method: 'client_secret_basic', client_secret_hash: hashSecretFor('ops'), grant_types: ['client_credentials'], scopes: ['admin:users'] },
