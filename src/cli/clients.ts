@@ -27,12 +27,16 @@ const HELP = `Usage: gatehouse clients <create|list|show|update|rotate-secret|de
         --first-party              a first-party app (password sign-in for native apps, no consent)
         --jwks-file FILE           the client's public keys (JSON Web Key Set) for private_key_jwt
         --access-token-ttl SECONDS, --refresh-token-idle-ttl SECONDS, --refresh-token-absolute-ttl SECONDS
+        --logo-uri URL, --client-uri URL, --policy-uri URL, --tos-uri URL
+                                   shown on the sign-in and consent pages (https; "" in update: none)
+        --contact EMAIL            who is responsible for the client; repeat
   clients list
       One line per client under a header row (CLIENT_ID, TYPE, AUTH_METHOD, GRANT_TYPES, SOURCE, NAME).
   clients show CLIENT_ID
   clients update CLIENT_ID [--name NAME] [--type TYPE] [--auth-method METHOD] [--grant GRANT ...]
                  [--redirect-uri URI ...] [--post-logout-redirect-uri URI ...] [--scope SCOPE ...]
                  [--audience URI ...] [--first-party | --no-first-party] [--jwks-file FILE] [ttl options]
+                 [--logo-uri URL] [--client-uri URL] [--policy-uri URL] [--tos-uri URL] [--contact EMAIL ...]
       Changes the given fields (a repeated flag replaces the whole list) with the same rules as
       the admin API's PATCH; the result is validated whole. Clients from the config file are
       changed there. A switch to a secret method prints the new client_secret once.
@@ -65,6 +69,11 @@ const OPTIONS = {
   'access-token-ttl': { type: 'string' },
   'refresh-token-idle-ttl': { type: 'string' },
   'refresh-token-absolute-ttl': { type: 'string' },
+  'logo-uri': { type: 'string' },
+  'client-uri': { type: 'string' },
+  'policy-uri': { type: 'string' },
+  'tos-uri': { type: 'string' },
+  contact: { type: 'string', multiple: true },
   'grace-period': { type: 'string' },
   expires: { type: 'string' },
   uses: { type: 'string' },
@@ -90,7 +99,7 @@ export async function runClients(argv: string[]): Promise<number> {
     const audit = createAuditLog(db);
     // Deleting a client revokes its tokens where running servers and resource servers see it.
     const revocations = createRevocationService({ store: createSqlTokenStore(db), ephemeral: storage.ephemeral, audit, accessTokenMaxTtlSeconds: config.accessTokenMaxTtlSeconds });
-    const registry = createClientRegistry({ store: createClientStore(db), db, audit, beforeDelete: (id) => revocations.revokeClient(id) });
+    const registry = createClientRegistry({ store: createClientStore(db), db, audit, beforeDelete: (id) => revocations.revokeClient(id), environment: config.env });
     return await run(registry, { sub, metadata, clientId, gracePeriodSeconds, json: values.json === true });
   } catch (error) {
     // Registry errors carry a message naming the field; 4xx other than not-found/conflict are usage errors.
@@ -178,8 +187,16 @@ function metadataFlags(values: Values): ClientMetadata {
   if (values['refresh-token-idle-ttl'] !== undefined) metadata.refresh_token_idle_ttl_seconds = integer('--refresh-token-idle-ttl', values['refresh-token-idle-ttl']);
   if (values['refresh-token-absolute-ttl'] !== undefined) metadata.refresh_token_absolute_ttl_seconds = integer('--refresh-token-absolute-ttl', values['refresh-token-absolute-ttl']);
   if (values['jwks-file'] !== undefined) metadata.jwks = readJWKS(values['jwks-file']);
+  // An empty value removes the URL (update); the registry checks the rest.
+  for (const [flag, field] of BRANDING_FLAGS) {
+    const value = values[flag];
+    if (value !== undefined) metadata[field] = value === '' ? null : value;
+  }
+  if (values.contact !== undefined) metadata.contacts = values.contact.filter((contact) => contact !== '');
   return metadata;
 }
+
+const BRANDING_FLAGS = [['logo-uri', 'logo_uri'], ['client-uri', 'client_uri'], ['policy-uri', 'policy_uri'], ['tos-uri', 'tos_uri']] as const;
 
 function readJWKS(file: string): { keys: Record<string, unknown>[] } {
   let text: string;
@@ -231,6 +248,11 @@ function details(client: Client): string {
     ['refresh_token_absolute_ttl_seconds', String(client.refreshTokenAbsoluteTtlSeconds ?? 'default')],
     ['first_party', String(client.firstParty)],
     ['jwks', client.jwks === null ? '-' : `${client.jwks.keys.length} key(s)`],
+    ['logo_uri', client.logoUri ?? '-'],
+    ['client_uri', client.clientUri ?? '-'],
+    ['policy_uri', client.policyUri ?? '-'],
+    ['tos_uri', client.tosUri ?? '-'],
+    ['contacts', client.contacts.join(' ') || '-'],
     ['source', client.source],
     ['created_at', new Date(client.createdAt).toISOString()],
     ['updated_at', new Date(client.updatedAt).toISOString()],

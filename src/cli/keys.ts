@@ -1,5 +1,7 @@
 import { resolveMasterKey } from '../crypto/master-key.ts';
 import { createKeyService, SIGNING_ALGORITHMS, type KeyInfo, type SigningAlgorithm } from '../keys/service.ts';
+import { createAuditLog } from '../features/audit/audit-log.ts';
+import { AUDIT_MAC_PURPOSE } from '../features/audit/wiring.ts';
 import { openStorage } from '../storage/open.ts';
 import { CliError, loadCliConfig, parseSubcommand } from './command.ts';
 
@@ -31,7 +33,13 @@ export async function runKeys(argv: string[]): Promise<number> {
   if (!config) return 2;
   const storage = await openStorage(config);
   try {
-    const keys = createKeyService({ db: storage.database.db, ephemeral: storage.ephemeral, sealKey: resolveMasterKey(config).derive('signing-keys'), config });
+    const masterKey = resolveMasterKey(config);
+    // Audited as through the admin API, with actor `cli` (docs/admin.md).
+    const audit = createAuditLog(storage.database.db, { macKey: masterKey.derive(AUDIT_MAC_PURPOSE) });
+    const keys = createKeyService({
+      db: storage.database.db, ephemeral: storage.ephemeral, sealKey: masterKey.derive('signing-keys'), config, audit,
+      onRotated: (key, context) => audit.record({ type: 'signing-key-rotated', outcome: 'success', actorId: context?.actorId ?? null, detail: { kid: key.kid, alg: key.alg, activates_at: key.activatesAt } }),
+    });
     if (sub === 'list') {
       await keys.tick();
       print(keys.list(), values.json === true);
@@ -40,7 +48,7 @@ export async function runKeys(argv: string[]): Promise<number> {
     if (sub === 'rotate') {
       const algorithm = values.algorithm;
       if (algorithm !== undefined && !(SIGNING_ALGORITHMS as readonly string[]).includes(algorithm)) throw new CliError(`--algorithm must be one of ${SIGNING_ALGORITHMS.join(', ')}`, 2);
-      const created = await keys.rotate({ immediate: values.now === true, ...(algorithm ? { algorithm: algorithm as SigningAlgorithm } : {}) });
+      const created = await keys.rotate({ immediate: values.now === true, ...(algorithm ? { algorithm: algorithm as SigningAlgorithm } : {}), actorId: 'cli' });
       process.stdout.write(`created ${created.kid} (${created.alg}), signs from ${new Date(created.activatesAt).toISOString()}\n`);
       return 0;
     }
@@ -49,7 +57,7 @@ export async function runKeys(argv: string[]): Promise<number> {
       await keys.tick();
       if (!keys.list().some((key) => key.kid === kid)) throw new CliError(`no signing key with kid ${kid} (see: gatehouse keys list)`, 1);
     }
-    const retired = await keys.retire(kid, { unpublish: values.unpublish === true });
+    const retired = await keys.retire(kid, { unpublish: values.unpublish === true, actorId: 'cli' });
     process.stdout.write(`retired ${retired.kid}; ${retired.removeAfter !== null && retired.removeAfter <= Date.now() ? 'removed from the JWKS now' : `published until ${new Date(retired.removeAfter ?? Date.now()).toISOString()}`}\n`);
     return 0;
   } finally {

@@ -4,7 +4,7 @@ import { roleView } from '../features/admin/roles-routes.ts';
 import { buildRoleCatalog } from '../features/admin/wiring.ts';
 import { createAuditLog } from '../features/audit/audit-log.ts';
 import { AUDIT_MAC_PURPOSE } from '../features/audit/wiring.ts';
-import type { RoleCatalog, RoleView } from '../features/roles/catalog.ts';
+import type { RoleActor, RoleCatalog, RoleView } from '../features/roles/catalog.ts';
 import { openStorage } from '../storage/open.ts';
 import { CliError, loadCliConfig, parseSubcommand } from './command.ts';
 
@@ -24,7 +24,8 @@ events, actor "cli"). The built-in role admin is listed but cannot be changed.
 Options: --json (machine-readable output), --config FILE, --help
 `;
 
-const CLI_ACTOR = { id: 'cli' } as const;
+/** Whoever holds the server's configuration holds every permission (as `gatehouse users`). */
+const CLI_ACTOR: RoleActor = { id: 'cli', permissions: 'all' };
 
 export async function runRoles(argv: string[]): Promise<number> {
   const parsed = parseSubcommand(argv, HELP, {

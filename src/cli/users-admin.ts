@@ -11,7 +11,10 @@ import { buildUserAdmin } from '../features/admin/wiring.ts';
 import { sessionView, userView } from '../features/admin/users-routes.ts';
 import { USER_SORTS, type UserSort } from '../features/admin/users/store.ts';
 import type { UserAdmin } from '../features/admin/users/service.ts';
+import { createParticipantStore } from '../features/oauth/backchannel-logout/participants.ts';
+import { createBackchannelLogout } from '../features/oauth/backchannel-logout/service.ts';
 import { createConsentStore } from '../features/oauth/consents/store.ts';
+import { createOutbox } from '../features/webhooks/outbox.ts';
 import { createSessionService } from '../features/sessions/service.ts';
 import { createSqlSessionStore } from '../features/sessions/store.ts';
 import { createRevocationService } from '../features/tokens/revocation.ts';
@@ -19,8 +22,8 @@ import { createSqlTokenStore } from '../features/tokens/store.ts';
 import { openStorage } from '../storage/open.ts';
 import { CliError } from './command.ts';
 
-/** The actor of CLI changes in the audit log: whoever holds the server's configuration. */
-export const CLI_ACTOR = { id: 'cli' } as const;
+/** The actor of CLI changes in the audit log: whoever holds the server's configuration (and so every permission). */
+export const CLI_ACTOR = { id: 'cli', permissions: 'all' } as const;
 
 export const ADMIN_SUBCOMMANDS = ['list', 'show', 'update', 'set-roles', 'disable', 'enable', 'delete', 'sign-out'] as const;
 export type AdminSubcommand = (typeof ADMIN_SUBCOMMANDS)[number];
@@ -31,6 +34,8 @@ export interface AdminFlags {
   status?: string | undefined;
   role?: string[] | undefined;
   verified?: string | undefined;
+  /** `list --has-mfa true|false`. */
+  hasMfa?: string | undefined;
   sort?: string | undefined;
   limit?: string | undefined;
   cursor?: string | undefined;
@@ -38,13 +43,16 @@ export interface AdminFlags {
   noName: boolean;
   /** `update --email-verified true|false`. */
   emailVerified?: string | undefined;
+  /** `update --email ADDRESS`. */
+  email?: string | undefined;
 }
 
 /**
  * `gatehouse users list|show|update|set-roles|disable|enable|delete|sign-out`: the admin API's
  * user service (buildUserAdmin), so the CLI and HTTP share every rule, revocation and audit event
  * (actor `cli`). Ended sessions and revoked tokens are announced on the ephemeral store, so
- * running servers sharing Redis drop them at once.
+ * running servers sharing Redis drop them at once; relying parties get back-channel logout as
+ * when the server ends a session (cliSessions).
  */
 export async function runUserAdmin(config: Config, sub: AdminSubcommand, positionals: string[], flags: AdminFlags): Promise<number> {
   const usage = sub === 'list' ? undefined : onePositional(sub, positionals);
@@ -56,10 +64,11 @@ export async function runUserAdmin(config: Config, sub: AdminSubcommand, positio
     const audit = createAuditLog(db, { macKey: resolveMasterKey(config).derive(AUDIT_MAC_PURPOSE) });
     const tokenStore = createSqlTokenStore(db);
     const revocations = createRevocationService({ store: tokenStore, ephemeral: storage.ephemeral, audit, accessTokenMaxTtlSeconds: config.accessTokenMaxTtlSeconds, now });
-    const sessions = createSessionService({ store: createSqlSessionStore(db), ephemeral: storage.ephemeral, config, now, onEnded: (ids, userId) => revocations.sessionsEnded(ids, userId) });
+    const clients = createClientStore(db);
+    const sessions = cliSessions(config, storage, { revocations, clients, now });
     const users = createSqlUserStore(db);
     const admin = buildUserAdmin({
-      db, users, oneTimeTokens: createSqlOneTimeTokenStore(db), sessions, revocations, tokenStore, consents: createConsentStore(db), clients: createClientStore(db), mailer, audit, config, now,
+      db, users, oneTimeTokens: createSqlOneTimeTokenStore(db), sessions, revocations, tokenStore, consents: createConsentStore(db), clients, mailer, audit, config, now,
       onBackgroundError: (_error, what) => process.stderr.write(`${what} failed\n`),
     });
     const userId = usage === undefined ? undefined : await resolveUser(users, usage);
@@ -71,6 +80,29 @@ export async function runUserAdmin(config: Config, sub: AdminSubcommand, positio
     await mailer.close();
     await storage.close();
   }
+}
+
+/**
+ * The session service as the server wires it (src/features/accounts/wiring.ts): ended sessions
+ * revoke their tokens, then queue back-channel logout for the relying parties that got an ID
+ * token for them. The outbox is durable and its worker is not started here: a running server
+ * signs and delivers the logout tokens (src/features/oauth/backchannel-logout/service.ts).
+ */
+function cliSessions(config: Config, storage: Awaited<ReturnType<typeof openStorage>>, deps: { revocations: ReturnType<typeof createRevocationService>; clients: ReturnType<typeof createClientStore>; now: () => number }) {
+  const db = storage.database.db;
+  const outbox = createOutbox({ database: storage.database, config, sealKey: resolveMasterKey(config).derive('webhook-secrets'), now: deps.now, onError: () => {} });
+  const backchannel = createBackchannelLogout({
+    outbox, participants: createParticipantStore(db), clients: deps.clients, issuer: config.publicUrl, now: deps.now,
+    // Only the delivery signs, and deliveries run in the server's worker, never in this process.
+    signer: { sign: () => Promise.reject(new Error('the CLI queues logout tokens; a running server signs and delivers them')) },
+  });
+  return createSessionService({
+    store: createSqlSessionStore(db), ephemeral: storage.ephemeral, config, now: deps.now,
+    onEnded: async (ids, userId) => {
+      await deps.revocations.sessionsEnded(ids, userId);
+      await backchannel.sessionsEnded(ids);
+    },
+  });
 }
 
 async function run(admin: UserAdmin, sub: AdminSubcommand, userId: string | undefined, flags: AdminFlags): Promise<number> {
@@ -90,9 +122,13 @@ async function run(admin: UserAdmin, sub: AdminSubcommand, userId: string | unde
       return 0;
     }
     case 'update': {
-      const input = { ...(flags.noName ? { name: null } : flags.name === undefined ? {} : { name: flags.name }), ...(flags.emailVerified === undefined ? {} : { emailVerified: trueOrFalse('--email-verified', flags.emailVerified) }) };
+      const input = {
+        ...(flags.noName ? { name: null } : flags.name === undefined ? {} : { name: flags.name }),
+        ...(flags.email === undefined ? {} : { email: flags.email }),
+        ...(flags.emailVerified === undefined ? {} : { emailVerified: trueOrFalse('--email-verified', flags.emailVerified) }),
+      };
       if (flags.noName && flags.name !== undefined) throw new CliError('give --name or --no-name, not both', 2);
-      if (Object.keys(input).length === 0) throw new CliError('users update needs --name NAME, --no-name or --email-verified true|false (roles: users set-roles)', 2);
+      if (Object.keys(input).length === 0) throw new CliError('users update needs --name NAME, --no-name, --email ADDRESS or --email-verified true|false (roles: users set-roles)', 2);
       const user = await admin.update(id, input, CLI_ACTOR);
       print(json, userView(user), () => `updated ${user.id} <${user.email}>\n${details(user)}`);
       return 0;
@@ -135,6 +171,7 @@ function listQuery(flags: AdminFlags) {
     ...(flags.status === undefined ? {} : { status: flags.status as 'active' | 'disabled' }),
     ...(flags.role?.[0] === undefined ? {} : { role: flags.role[0] }),
     ...(flags.verified === undefined ? {} : { verified: trueOrFalse('--verified', flags.verified) }),
+    ...(flags.hasMfa === undefined ? {} : { hasMfa: trueOrFalse('--has-mfa', flags.hasMfa) }),
     ...(flags.sort === undefined ? {} : { sort: flags.sort as UserSort }),
     ...(flags.limit === undefined ? {} : { limit: Math.min(200, Number(flags.limit)) }),
     ...(flags.cursor === undefined ? {} : { cursor: flags.cursor }),

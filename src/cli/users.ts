@@ -35,11 +35,13 @@ const HELP = `Usage: gatehouse users <create|import|reset-mfa|list|show|update|s
   The rest go through the admin API's user service (same rules, revocation and audit events,
   with actor "cli"; docs/admin.md). USER is a user id or an email address.
   users list [--search TEXT] [--status active|disabled] [--role ROLE] [--verified true|false]
-             [--sort created_at|-created_at|email|-email] [--limit N] [--cursor CURSOR]
+             [--has-mfa true|false] [--sort created_at|-created_at|email|-email] [--limit N] [--cursor CURSOR]
       One line per user (ID, EMAIL, STATUS, VERIFIED, ROLES, NAME), then the total.
   users show USER
       Profile, roles, number of sessions, authorised applications, linked identities.
-  users update USER [--name NAME | --no-name] [--email-verified true|false]
+  users update USER [--name NAME | --no-name] [--email ADDRESS] [--email-verified true|false]
+      A new address starts unverified: a verification link goes to it, a notice to the old one
+      (mail needs SMTP); sessions are kept. An address another user has is refused (exit 1).
   users set-roles USER [--role ROLE ...]
       Replaces the roles (none given: no roles). Sessions pick the change up at their next check.
   users disable USER
@@ -49,6 +51,8 @@ const HELP = `Usage: gatehouse users <create|import|reset-mfa|list|show|update|s
       Erases the user (personal data, credentials, sessions, grants); tokens revoked.
   users sign-out USER
       Ends every session and revokes every token of the user.
+  disable, delete and sign-out also queue back-channel logout for the relying parties of the
+  ended sessions; a running server delivers it.
 
 Options: --json (machine-readable output for the commands above), --config FILE, --help
 `;
@@ -58,7 +62,7 @@ export async function runUsers(argv: string[]): Promise<number> {
     email: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, role: { type: 'string', multiple: true }, 'password-stdin': { type: 'boolean' },
     // users list|show|update|… (users-admin.ts)
     json: { type: 'boolean' }, search: { type: 'string' }, status: { type: 'string' }, verified: { type: 'string' }, sort: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' },
-    'no-name': { type: 'boolean' }, 'email-verified': { type: 'string' },
+    'no-name': { type: 'boolean' }, 'email-verified': { type: 'string' }, 'has-mfa': { type: 'string' },
   });
   if (typeof parsed === 'number') return parsed;
   const { sub, values, positionals } = parsed;
@@ -82,7 +86,7 @@ export async function runUsers(argv: string[]): Promise<number> {
   if ((ADMIN_SUBCOMMANDS as readonly string[]).includes(sub)) {
     return runUserAdmin(config, sub as AdminSubcommand, positionals, {
       json: values.json === true, search: values.search, status: values.status, role: values.role, verified: values.verified, sort: values.sort, limit: values.limit, cursor: values.cursor,
-      name: values.name, noName: values['no-name'] === true, emailVerified: values['email-verified'],
+      name: values.name, noName: values['no-name'] === true, emailVerified: values['email-verified'], email: values.email, hasMfa: values['has-mfa'],
     });
   }
   throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);

@@ -45,6 +45,12 @@ export const eventKeys = {
     default: 259200,
     parse: p.integer(60, 30 * 86400),
   }),
+  webhookRetentionDays: key({
+    env: 'GATEHOUSE_WEBHOOK_RETENTION_DAYS',
+    doc: 'Delivered and dead-lettered deliveries (and their attempts) are deleted this many days after they completed; 0 = kept forever. A dead delivery can be replayed only until then.',
+    default: 30,
+    parse: p.integer(0, 3650),
+  }),
   webhookPollIntervalMs: key({
     env: 'GATEHOUSE_WEBHOOK_POLL_INTERVAL_MS',
     doc: 'How often this instance looks for due deliveries (new events of this instance are sent at once); 0 = this instance sends none.',

@@ -12,6 +12,7 @@ import * as p from './parsers.ts';
 import { key } from './key.ts';
 import { oauthGrantKeys } from './schema-oauth.ts';
 import { eventKeys } from './schema-events.ts';
+import { brandingKeys } from './schema-branding.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -331,6 +332,12 @@ export const configSchema = {
     default: 10,
     parse: p.integer(0, 60),
   }),
+  housekeepingIntervalSeconds: key({
+    env: 'GATEHOUSE_HOUSEKEEPING_INTERVAL_SECONDS',
+    doc: 'How often each instance deletes rows that can never be used again (refresh tokens and grants past revocation or lifetime, expired sessions, used one-time tokens, expired revocations; docs/operations.md#housekeeping), in small batches; 0 turns it off.',
+    default: 3600,
+    parse: p.integer(0, 7 * 86400),
+  }),
   authorizationCodeTtlSeconds: key({
     env: 'GATEHOUSE_AUTHORIZATION_CODE_TTL_SECONDS',
     doc: 'An authorization code must be redeemed within this many seconds (at most 600).',
@@ -394,7 +401,14 @@ export const configSchema = {
     defaultText: 'admin in production, empty in development',
     parse: p.list(p.nonEmptyString),
   }),
+  adminRecentSecondFactorSeconds: key({
+    env: 'GATEHOUSE_ADMIN_RECENT_SECOND_FACTOR_SECONDS',
+    doc: 'Admin sessions (API and console) of users the MFA policy covers need a second factor proved this recently, else 403 mfa_step_up_required; 0 = not required. See docs/admin.md.',
+    default: 3600,
+    parse: p.integer(0, 86400 * 30),
+  }),
   ...eventKeys,
+  ...brandingKeys,
   shutdownTimeoutMs: key({
     env: 'GATEHOUSE_SHUTDOWN_TIMEOUT_MS',
     doc: 'How long SIGTERM waits for in-flight requests before closing anyway.',

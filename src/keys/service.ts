@@ -5,6 +5,7 @@ import type { Config } from '../config/schema.ts';
 import { open, seal } from '../crypto/seal.ts';
 import type { EphemeralStore } from '../storage/ephemeral/types.ts';
 import type { DatabaseSchema, SigningKeysTable } from '../storage/sql/schema.ts';
+import type { AuditLog } from '../features/audit/audit-log.ts';
 
 export type SigningAlgorithm = Config['signingAlgorithm'];
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'EdDSA', 'RS256'];
@@ -63,8 +64,11 @@ export interface KeyService {
   list(): KeyInfo[];
   /** Creates the successor now; it signs after the publication lead (or at once with `immediate`). */
   rotate(options?: { immediate?: boolean; algorithm?: SigningAlgorithm; /** The acting admin, passed on to `onRotated` for the audit log. */ actorId?: string }): Promise<KeyInfo>;
-  /** Stops a key signing; `unpublish` also drops it from the JWKS at once (compromise). */
-  retire(kid: string, options?: { unpublish?: boolean }): Promise<KeyInfo>;
+  /**
+   * Stops a key signing; `unpublish` also drops it from the JWKS at once (compromise). Audited
+   * here (`signing-key-retired`, the acting admin in `actor_id`), whoever asks: API, console, CLI.
+   */
+  retire(kid: string, options?: { unpublish?: boolean; /** The acting admin (a user id, `client:<id>`, `cli`). */ actorId?: string }): Promise<KeyInfo>;
 }
 
 /**
@@ -94,6 +98,8 @@ export function createKeyService(deps: {
   onError?: (error: unknown, what: string) => void;
   /** `actorId`: the admin who asked for the rotation; absent for scheduled ones. */
   onRotated?: (info: KeyInfo, context?: { actorId?: string }) => Promise<void> | void;
+  /** Where retirements are recorded (one record, whichever surface asked). */
+  audit?: Pick<AuditLog, 'record'>;
 }): KeyService {
   const now = deps.now ?? Date.now;
   const { db, ephemeral, sealKey, config } = deps;
@@ -360,6 +366,7 @@ export function createKeyService(deps: {
       }
       await announce();
       const retired = keys.find((candidate) => candidate.row.kid === kid);
+      await deps.audit?.record({ type: 'signing-key-retired', outcome: 'success', actorId: options.actorId ?? null, detail: { kid, alg: key.alg, unpublished: options.unpublish === true } });
       return retired ? info(retired) : { ...info(key), retiredAt: at, removeAfter: at, state: 'retired' };
     },
   };

@@ -86,16 +86,58 @@ export interface InputOptions {
   /** Unique id when the same name appears twice on a page. */
   id?: string;
   maxLength?: number;
+  /** This field's problem (already translated): shown next to it, aria-invalid, described by it. */
+  error?: string | undefined;
 }
 
-/** A labelled input: a real `<label for>` and, when given, a hint tied by aria-describedby. */
+/** One problem with one field of a submitted form (`field` is the input's name). */
+export interface FieldError {
+  field: string;
+  message: string;
+  /** The input's id when it is not derived from its name (`InputOptions.id`). */
+  id?: string;
+}
+
+/** The id `input()` gives a field: its `id` option, else its name with `_` → `-`. */
+export function fieldId(name: string, id?: string): string {
+  return id ?? name.replace(/_/g, '-');
+}
+
+/** The message for `name` among `errors`, for `input({ error })`. */
+export function errorFor(errors: readonly FieldError[] | undefined, name: string): string | undefined {
+  return errors?.find((error) => error.field === name)?.message;
+}
+
+/**
+ * A labelled input: a real `<label for>`; a hint and an error, when given, tied by
+ * aria-describedby (error first); `aria-invalid` when the field has a problem.
+ */
 export function input(options: InputOptions): SafeHtml {
-  const id = options.id ?? options.name.replace(/_/g, '-');
+  const id = fieldId(options.name, options.id);
   const hintId = `${id}-hint`;
+  const errorId = `${id}-error`;
   const value = options.type === 'password' ? undefined : options.value;
-  return html`<label for="${id}">${options.label}</label>
-<input id="${id}" name="${options.name}" type="${options.type}" autocomplete="${options.autocomplete}"${value !== undefined && value !== '' ? html` value="${value}"` : ''}${options.required ? html` required` : ''}${options.maxLength !== undefined ? html` maxlength="${options.maxLength}"` : ''}${options.type === 'email' ? html` spellcheck="false" autocapitalize="none"` : ''}${options.hint ? html` aria-describedby="${hintId}"` : ''}>
-${options.hint ? html`<p class="hint" id="${hintId}">${options.hint}</p>` : ''}`;
+  const described = [options.error ? errorId : '', options.hint ? hintId : ''].filter(Boolean).join(' ');
+  return html`<div class="field${options.error ? ' field-invalid' : ''}">
+<label for="${id}">${options.label}</label>
+${options.error ? html`<p class="field-error" id="${errorId}">${options.error}</p>` : ''}
+<input id="${id}" name="${options.name}" type="${options.type}" autocomplete="${options.autocomplete}"${value !== undefined && value !== '' ? html` value="${value}"` : ''}${options.required ? html` required` : ''}${options.maxLength !== undefined ? html` maxlength="${options.maxLength}"` : ''}${options.type === 'email' ? html` spellcheck="false" autocapitalize="none"` : ''}${options.error ? html` aria-invalid="true"` : ''}${described ? html` aria-describedby="${described}"` : ''}>
+${options.hint ? html`<p class="hint" id="${hintId}">${options.hint}</p>` : ''}
+</div>`;
+}
+
+/**
+ * The error summary at the top of a form: every problem at once, each a link to its field.
+ * `data-error-summary` lets the page script move focus to it; `tabindex=-1` makes that possible.
+ */
+export function errorSummary(title: string, errors: readonly FieldError[] | undefined): SafeHtml {
+  if (!errors || errors.length === 0) return html``;
+  return html`<div class="alert error-summary" role="alert" tabindex="-1" data-error-summary aria-labelledby="error-summary-title">
+<h2 id="error-summary-title">${title}</h2>
+<ul>
+${errors.map((error) => html`<li><a href="#${fieldId(error.field, error.id)}">${error.message}</a></li>`)}
+</ul>
+</div>`;
 }
 
 /** The error box: announced by screen readers as soon as the page loads. */

@@ -1,22 +1,40 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
-import { FAVICON_PATH } from './favicon.ts';
+import { faviconLink } from './favicon.ts';
 import { html, toHtmlString, unsafeRaw, type SafeHtml } from './html.ts';
+import { translatorFor } from './i18n/request.ts';
+import { themeFor } from './theme/brand.ts';
+import { brandHeader, clientHeader, clientLogoSource, footer, type ClientBrand } from './theme/chrome.ts';
+import { PAGE_SCRIPT_PATH } from './theme/page-script.ts';
+import { stylesheetFor } from './theme/styles.ts';
+
+export type { ClientBrand } from './theme/chrome.ts';
 
 /**
- * The one page layout. Pages carry no script except where a passkey is offered (two same-origin
- * files); the only inline element, the stylesheet, is allowed (like those scripts) by a nonce that is new on every response (SEC-ASVS-10). The global headers
- * (X-Frame-Options DENY, nosniff, Referrer-Policy no-referrer, no-store) stay as set in
- * src/http/security-headers.ts; only the CSP is replaced.
+ * The one page layout (docs/branding.md): the brand header, a centred card (or the wide layout
+ * of the account and admin pages) with the OAuth client the page acts for, the footer links.
+ * Scripts and styles are same-origin files or the one inline <style>, each allowed by a nonce
+ * that is new on every response (SEC-ASVS-10); pages never carry inline scripts or style
+ * attributes. The global headers (X-Frame-Options DENY, nosniff, Referrer-Policy no-referrer,
+ * no-store) stay as set in src/http/security-headers.ts; only the CSP is replaced.
  */
 
-export function pageCsp(nonce: string, formAction: readonly string[] = [], options: { scripts?: boolean } = {}): string {
+export interface CspOptions {
+  /** Extra `img-src` sources for this response only (a client's remote logo: its origin). */
+  images?: readonly string[];
+}
+
+export function pageCsp(nonce: string, formAction: readonly string[] = [], options: CspOptions = {}): string {
   return [
     "default-src 'none'",
+    // The built-in <style> and the brand's extra stylesheet <link>, both carrying the nonce.
     `style-src 'nonce-${nonce}'`,
-    // Only pages that offer a passkey load scripts (same origin, each tag carrying the nonce).
-    ...(options.scripts ? [`script-src 'nonce-${nonce}'`] : []),
-    "img-src 'self' data:",
+    // The page script (every page) and the passkey scripts: same-origin files carrying the nonce.
+    `script-src 'nonce-${nonce}'`,
+    // The passkey ceremonies and progressive enhancement call our own JSON API, nothing else.
+    "connect-src 'self'",
+    // The brand's images are served by this server; a client logo adds its origin here only.
+    ["img-src 'self' data:", ...(options.images ?? [])].join(' '),
     // Browsers apply form-action to the redirects that follow a submission: a form that ends at an
     // OAuth client's redirect URI (sign-in or consent during authorization) must name its origin.
     ["form-action 'self'", ...formAction].join(' '),
@@ -26,41 +44,8 @@ export function pageCsp(nonce: string, formAction: readonly string[] = [], optio
   ].join('; ');
 }
 
-// Constant, written here: the only use of unsafeRaw in the UI.
-const STYLES = unsafeRaw(`
-:root { color-scheme: light; --ink: #1a1a1a; --muted: #4a4a4a; --line: #c8c8c8; --accent: #0b57d0; --danger: #a50e0e; --ok: #0d652d; }
-* { box-sizing: border-box; }
-[hidden] { display: none !important; }
-body { margin: 0; font: 1rem/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color: var(--ink); background: #fff; }
-main { max-width: 36rem; margin: 0 auto; padding: 2rem 1rem 4rem; }
-h1 { font-size: 1.6rem; margin: 0 0 1rem; }
-h2 { font-size: 1.2rem; margin: 2rem 0 .75rem; padding-top: 1rem; border-top: 1px solid var(--line); }
-p { margin: 0 0 1rem; }
-a { color: var(--accent); }
-label { display: block; font-weight: 600; margin: 1rem 0 .25rem; }
-input[type=email], input[type=password], input[type=text] { display: block; width: 100%; padding: .55rem .6rem; font: inherit; color: inherit; border: 1px solid #767676; border-radius: 4px; background: #fff; }
-button { font: inherit; padding: .5rem 1rem; margin-top: 1rem; border: 1px solid var(--accent); border-radius: 4px; background: var(--accent); color: #fff; cursor: pointer; }
-button.secondary { background: #fff; color: var(--accent); }
-button.danger { background: #fff; color: var(--danger); border-color: var(--danger); }
-a:focus-visible, input:focus-visible, button:focus-visible { outline: 3px solid #e8710a; outline-offset: 2px; }
-.hint { color: var(--muted); font-size: .9rem; margin: .25rem 0 0; }
-.alert { border: 2px solid var(--danger); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 1rem; color: var(--danger); background: #fdecea; }
-.notice { border: 2px solid var(--ok); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 1rem; color: var(--ok); background: #e6f4ea; }
-.links { margin-top: 1.5rem; }
-.sessions, .identities { list-style: none; padding: 0; margin: 0; }
-.sessions li, .identities li { border: 1px solid var(--line); border-radius: 4px; padding: .75rem 1rem; margin: 0 0 .75rem; }
-.sessions form, .identities form { display: inline; }
-.tag { display: inline-block; font-size: .8rem; font-weight: 600; padding: 0 .4rem; border-radius: 4px; background: var(--ok); color: #fff; }
-.ua { color: var(--muted); font-size: .85rem; word-break: break-all; }
-.providers { list-style: none; padding: 0; margin: 0; }
-.providers li { margin: 0 0 .5rem; }
-.start { padding-left: 1.25rem; }
-.start li { margin: 0 0 .5rem; }
-pre { overflow-x: auto; padding: .75rem 1rem; border: 1px solid var(--line); border-radius: 4px; background: #f6f6f6; }
-a.button { display: block; text-align: center; padding: .5rem 1rem; border: 1px solid var(--accent); border-radius: 4px; color: var(--accent); text-decoration: none; }
-`);
-
 export interface PageOptions {
+  /** Already translated; the layout appends " · <product name>". */
   title: string;
   body: SafeHtml;
   /** HTTP status, default 200. */
@@ -69,8 +54,14 @@ export interface PageOptions {
   headers?: Readonly<Record<string, string>>;
   /** Extra form-action sources: where a form's redirect may end (a client's redirect URI origin). */
   formAction?: readonly string[];
-  /** Same-origin scripts to load (passkey pages only), each allowed by the nonce. */
+  /** Same-origin scripts to load besides the page script (passkey pages), each allowed by the nonce. */
   scripts?: readonly string[];
+  /** Same-origin stylesheets to link after the built-in one (the admin console's), each allowed by the nonce. */
+  styles?: readonly string[];
+  /** The OAuth client the page acts for (sign-in, consent, sign-out): its name, logo and links. */
+  client?: ClientBrand | undefined;
+  /** `card`: a centred card (sign-in, consent, errors — the default); `wide`: account and admin pages. */
+  width?: 'card' | 'wide';
 }
 
 /** The CSP source for a redirect URI: its origin, or its scheme for private-use schemes. */
@@ -87,28 +78,43 @@ export function formActionSource(redirectUri: string): string | undefined {
 /** Renders `body` in the layout and sends it with a fresh nonce-based CSP. */
 export function sendPage(reply: FastifyReply, options: PageOptions): FastifyReply {
   const nonce = randomBytes(16).toString('base64');
+  const tr = translatorFor(reply.request);
+  const theme = themeFor(reply.request);
+  const width = options.width ?? 'card';
+  const icon = faviconLink(theme);
+  const logoSource = clientLogoSource(options.client);
+  const scripts = [PAGE_SCRIPT_PATH, ...(options.scripts ?? []).filter((src) => src !== PAGE_SCRIPT_PATH)];
   const document = html`<!doctype html>
-<html lang="en">
+<html lang="${tr.locale}" dir="${tr.dir}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>${options.title} · Gatehouse</title>
-<link rel="icon" href="${FAVICON_PATH}" type="image/svg+xml">
-<style nonce="${nonce}">${STYLES}</style>
-</head>
-<body>
+<meta name="color-scheme" content="light dark">
+<title>${options.title} · ${theme.brand.productName}</title>
+<link rel="icon" href="${icon.href}" type="${icon.type}">
+<style nonce="${nonce}">${unsafeRaw(stylesheetFor(theme.brand))}</style>
+${(options.styles ?? []).map((href) => html`<link rel="stylesheet" href="${href}" nonce="${nonce}">
+`)}${theme.stylesheetPath ? html`<link rel="stylesheet" href="${theme.stylesheetPath}" nonce="${nonce}">
+` : ''}</head>
+<body class="layout-${width}" data-show-password="${tr.t('common.showPassword')}">
+<a class="skip-link" href="#content">${tr.t('common.skipToContent')}</a>
+${brandHeader(theme)}
 <main>
+<div class="${width === 'wide' ? 'wide' : 'card'}" id="content" tabindex="-1">
+${clientHeader(tr, options.client)}
 ${options.body}
+</div>
 </main>
-${(options.scripts ?? []).map((src) => html`<script nonce="${nonce}" src="${src}"></script>
+${footer(tr, theme, options.client)}
+${scripts.map((src) => html`<script nonce="${nonce}" src="${src}"></script>
 `)}</body>
 </html>
 `;
   return reply
     .code(options.status ?? 200)
     .headers(options.headers ?? {})
-    .header('content-security-policy', pageCsp(nonce, options.formAction, { scripts: (options.scripts ?? []).length > 0 }))
+    .header('content-security-policy', pageCsp(nonce, options.formAction, { images: logoSource ? [logoSource] : [] }))
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
     .send(toHtmlString(document));

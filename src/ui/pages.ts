@@ -10,6 +10,7 @@ import { registerAccountActions } from './pages/account-actions.ts';
 import { registerLogout } from './pages/logout.ts';
 import { registerSocialPages } from './pages/social.ts';
 import { registerStartPage } from './pages/start.ts';
+import { registerLanguageRoute } from './pages/language.ts';
 import { registerFavicon } from './favicon.ts';
 
 export type { PagesDeps } from './deps.ts';
@@ -27,6 +28,7 @@ export type { PagesDeps } from './deps.ts';
  * | /forgot-password                       | form                        | send reset link (same answer always)   |
  * | /reset-password?token=                 | form (token not consumed)   | set the new password                   |
  * | /verify-email?token=                   | confirm button (not used up)| consume the token                      |
+ * | /language                              | —                           | language cookie, 303 back (`back`)     |
  * | /account                               | profile, email, sessions …  | —                                      |
  * | /account/profile, /account/password, /account/sessions/:id/revoke,            |
  * | /account/sessions/revoke-others, /account/verify-email/resend, /logout         |
@@ -45,5 +47,6 @@ export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
   registerAccountPage(app, deps);
   registerAccountActions(app, deps);
   registerLogout(app, deps);
+  registerLanguageRoute(app, deps);
   registerSocialPages(app, deps);
 }

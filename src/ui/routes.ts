@@ -4,6 +4,7 @@ import { ApiError } from '../errors/catalog.ts';
 import type { Csrf } from '../http/csrf.ts';
 import { pageErrorHandler } from './error-page.ts';
 import { checkFormOrigin } from './forms.ts';
+import type { Translator } from './i18n/index.ts';
 
 /** Options of every page GET: HTML errors, hidden from the JSON API's OpenAPI document. */
 export const PAGE_GET = { errorHandler: pageErrorHandler, schema: { hide: true } } as const;
@@ -53,3 +54,34 @@ export async function attempt<T>(work: () => Promise<T>): Promise<Outcome<T>> {
     throw error;
   }
 }
+
+/** The wait an error asks for, from its Retry-After header (whole seconds), if it carries one. */
+export function retryAfterSeconds(error: ApiError): number | undefined {
+  const value = error.headers['retry-after'];
+  if (value === undefined || !/^\d{1,9}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/**
+ * A service's refusal in the page's language, chosen by its code (never its English
+ * description). `signIn: true` on the password sign-in forms: a 429 there is the account lockout
+ * or the sign-in limit, worded as such; elsewhere it is a request limit. The wait comes from the
+ * error's Retry-After, which the page keeps as a header too.
+ */
+export function signInErrorMessage(tr: Translator, error: ApiError, options: { signIn?: boolean } = {}): string {
+  const wait = retryAfterSeconds(error);
+  switch (error.error) {
+    case 'invalid_credentials':
+      return tr.t('signIn.error.invalidCredentials');
+    case 'email_not_verified':
+      return tr.t('signIn.error.emailNotVerified');
+    case 'too_many_requests':
+      return tr.t(options.signIn ? 'signIn.error.tooManyAttempts' : 'signIn.error.tooManyRequests', { wait: tr.duration(wait ?? 60) });
+    case 'temporarily_unavailable':
+    case 'not_ready':
+      return tr.t('signIn.error.unavailable', { wait: tr.duration(wait ?? 5) });
+    default:
+      return tr.t('signIn.error.generic');
+  }
+}
+

@@ -41,4 +41,10 @@ describe('gatehouse roles', () => {
     assert.deepEqual(await json(['roles', 'delete', 'editor']), { deleted: 'editor' });
     assert.deepEqual(((await json(['roles', 'list'])).roles as { name: string }[]).map((role) => role.name), ['admin']);
   });
+
+  it('no privilege escalation binds API and console callers; the CLI holds every permission (docs/admin.md)', async () => {
+    assert.deepEqual((await json(['roles', 'create', 'auditors', '--permission', 'admin:audit', '--permission', 'admin:keys'])).permissions, ['admin:audit', 'admin:keys']);
+    assert.deepEqual((await json(['roles', 'update', 'auditors', '--permission', 'admin:roles'])).permissions, ['admin:roles']);
+    assert.deepEqual(await json(['roles', 'delete', 'auditors']), { deleted: 'auditors' });
+  });
 });

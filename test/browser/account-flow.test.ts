@@ -165,7 +165,7 @@ describe('account flow in Chromium', { skip, timeout: TEST_TIMEOUT_MS * 3 }, () 
     assert.equal(session.sameSite, 'Lax');
     assert.equal(session.path, '/');
 
-    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    await page.getByRole('heading', { name: 'Your account', exact: true }).waitFor();
     assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), name, 'the name round-trips as text, not markup');
     const sessions = page.locator('ul.sessions > li');
     assert.equal(await sessions.count(), 1);

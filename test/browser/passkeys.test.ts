@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import type { TestApp } from '../support/app.ts';
-import { registerAndSignIn } from '../support/auth.ts';
+import { linkToken, postJSON, registerAndSignIn } from '../support/auth.ts';
 import { bounded, chromiumSkip, diagnosed, launchChromium, listeningOidcApp } from '../support/oidc.ts';
 import { createPasskeys, relyingPartyOf } from '../../src/features/mfa/passkeys.ts';
 import { createSqlMfaStore } from '../../src/features/mfa/store.ts';
@@ -170,6 +170,46 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: chromiumSkip(),
     assert.match(replay.text, /could not be verified/);
   }));
 
+  /** Runs `fetch` in the page (same origin, the browser's cookies): the JSON API as a first-party web app calls it. */
+  async function pageFetch(path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+    return page.evaluate(async ({ path, body }) => {
+      const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' });
+      return { status: response.status, json: (await response.json().catch(() => ({}))) as Record<string, unknown> };
+    }, { path, body });
+  }
+
+  /** navigator.credentials.get in the page through @simplewebauthn/browser (the bundle the sign-in page loads). */
+  async function pageAssertion(optionsJSON: unknown): Promise<unknown> {
+    return page.evaluate(async (optionsJSON) => {
+      // The UMD bundle's global (the test tsconfig has no DOM types).
+      const lib = (globalThis as unknown as { SimpleWebAuthnBrowser: { startAuthentication(input: { optionsJSON: unknown }): Promise<unknown> } }).SimpleWebAuthnBrowser;
+      return lib.startAuthentication({ optionsJSON });
+    }, optionsJSON);
+  }
+
+  it('the JSON API from the page (fetch + navigator.credentials): passwordless sign-in, then the passkey as the second step after the password', () => diagnosed(t, async () => {
+    await context.clearCookies();
+    await loginPageWithoutPasskeys();
+    const started = await pageFetch('/api/auth/sign-in/passkey/options', {});
+    assert.equal(started.status, 200, JSON.stringify(started.json));
+    const signedIn = await pageFetch('/api/auth/sign-in/passkey', { credential: await pageAssertion(started.json.options) });
+    assert.equal(signedIn.status, 200, JSON.stringify(signedIn.json));
+    assert.equal((signedIn.json.user as { email: string }).email, email);
+    assert.ok((await context.cookies(base)).some((cookie) => cookie.name === '__Host-gatehouse'), 'a session cookie');
+    assert.deepEqual((await lastSignIn()).method.split(' ').sort(), ['hwk', 'mfa', 'user']);
+
+    await context.clearCookies();
+    await loginPageWithoutPasskeys();
+    const first = await pageFetch('/api/auth/sign-in', { email, password: PASSWORD });
+    assert.equal(first.status, 401);
+    assert.equal(first.json.error, 'mfa_required');
+    const options = await pageFetch(first.json.passkey_options as string, {});
+    assert.equal(options.status, 200, JSON.stringify(options.json));
+    const done = await pageFetch('/api/auth/mfa/verify', { method: 'passkey', credential: await pageAssertion(options.json.options) });
+    assert.equal(done.status, 200, JSON.stringify(done.json));
+    assert.deepEqual((await lastSignIn()).method.split(' ').sort(), ['hwk', 'mfa', 'pwd', 'user']);
+  }));
+
   it('refuses a cloned authenticator (signature counter going back) and audits it', () => diagnosed(t, async () => {
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     const original = credentials[0]!;
@@ -184,5 +224,51 @@ describe('passkeys in Chromium (virtual authenticator)', { skip: chromiumSkip(),
     assert.equal((await context.cookies(base)).some((cookie) => cookie.name === '__Host-gatehouse'), false, 'no session');
     const clones = (await audit('mfa-challenge')).filter((row) => row.outcome === 'failure' && /cloned authenticator/.test(row.detail));
     assert.equal(clones.length, 1);
+  }));
+});
+
+describe('required enrolment with a passkey in Chromium (virtual authenticator)', { skip: chromiumSkip(), timeout: 240_000 }, () => {
+  let t: TestApp;
+  let base = '';
+  let browser: Browser;
+  let page: Page;
+  const email = 'enrol-passkey-chromium@example.com';
+
+  before(async () => {
+    ({ t, base } = await listeningOidcApp({ env: { GATEHOUSE_MFA_REQUIRED_FOR_ALL: 'true' } }));
+    assert.equal((await postJSON(t, '/api/auth/sign-up', { email, password: PASSWORD })).statusCode, 202);
+    assert.equal((await postJSON(t, '/api/auth/verify-email', { token: linkToken(t, email, '/verify-email') })).statusCode, 200);
+    browser = await launchChromium();
+    const context = await browser.newContext();
+    context.setDefaultTimeout(STEP);
+    page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable');
+    await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true } });
+  });
+  after(async () => {
+    await bounded(browser?.close());
+    await bounded(t?.close());
+  });
+
+  it('after the password, /login/mfa offers a passkey next to the app; creating it completes the sign-in (amr pwd hwk user mfa)', () => diagnosed(t, async () => {
+    // The sign-in page without its passkey glue: only the password form is used here.
+    await page.route('**/assets/passkeys.js', (route) => route.abort());
+    await page.goto(`${base}/login`);
+    await page.unroute('**/assets/passkeys.js');
+    await page.fill('#email', email);
+    await page.fill('#password', PASSWORD);
+    await Promise.all([page.waitForNavigation(), page.click('form[action="/login"] button[type=submit]')]);
+    assert.match(page.url(), /\/login\/mfa/);
+    assert.match(await page.textContent('h1') ?? '', /Set up two-step verification/);
+    await page.fill('#passkey-name', 'This laptop');
+    await Promise.all([page.waitForNavigation(), page.click('text=Create the passkey')]);
+    assert.match(await page.textContent('h1') ?? '', /Two-step verification is on/);
+    assert.equal(await page.$$eval('pre.recovery-codes', (nodes) => nodes.length), 1);
+    const rows = await t.storage.database.db.selectFrom('audit_events').select(['outcome', 'detail']).where('type', '=', 'sign-in').orderBy('at').execute();
+    const method = (JSON.parse(String(rows.filter((row) => row.outcome === 'success').at(-1)!.detail)) as { method: string }).method;
+    assert.deepEqual(method.split(' ').sort(), ['hwk', 'mfa', 'pwd', 'user']);
+    await page.goto(`${base}/account/mfa`);
+    assert.match(await page.textContent('main') ?? await page.content(), /This laptop/);
   }));
 });

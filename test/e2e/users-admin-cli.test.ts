@@ -40,6 +40,9 @@ describe('gatehouse users (admin commands)', () => {
     assert.match(text.stdout, /^ID\tEMAIL\tSTATUS/);
     assert.match(text.stdout, /carol@example\.com\tactive\ttrue\tadmin/);
     assert.match(text.stdout, /1 of 1/);
+    assert.equal((await json(['users', 'list', '--has-mfa', 'false'])).total, 2);
+    assert.equal((await json(['users', 'list', '--has-mfa', 'true'])).total, 0);
+    assert.equal((await runCli(['users', 'list', '--has-mfa', 'maybe'], { cwd: dir })).code, 2);
     const bad = await runCli(['users', 'list', '--status', 'sleepy'], { cwd: dir });
     assert.equal(bad.code, 2);
   });
@@ -51,6 +54,14 @@ describe('gatehouse users (admin commands)', () => {
     const updated = await json(['users', 'update', bobId, '--name', 'Bob Builder', '--email-verified', 'false']);
     assert.equal(updated.name, 'Bob Builder');
     assert.equal(updated.email_verified, false);
+    // A new address starts unverified (a verification mail goes to it); a taken one exits 1.
+    const moved = await json(['users', 'update', bobId, '--email', 'bob.new@example.com']);
+    assert.equal(moved.email, 'bob.new@example.com');
+    assert.equal(moved.email_verified, false);
+    const taken = await runCli(['users', 'update', bobId, '--email', 'carol@example.com'], { cwd: dir });
+    assert.equal(taken.code, 1, taken.stdout);
+    assert.match(taken.stderr, /exists/);
+    assert.equal((await json(['users', 'update', 'bob.new@example.com', '--email', 'bob@example.com'])).email, 'bob@example.com');
     const none = await runCli(['users', 'update', bobId], { cwd: dir });
     assert.equal(none.code, 2);
     assert.match(none.stderr, /needs --name/);

@@ -201,6 +201,16 @@ describe('auth metrics move with their events', () => {
     }), 0);
   });
 
+  it('gatehouse_tokens_issued_total counts a first-party sign-in over the JSON API as first_party', async () => {
+    assert.equal(await delta(t, 'gatehouse_tokens_issued_total', { grant_type: 'first_party' }, async () => {
+      await nativeSignIn(t, 'first-party-metric@example.com');
+    }), 1);
+    // A browser sign-in (no client_id: a session cookie, no tokens) does not count.
+    assert.equal(await delta(t, 'gatehouse_tokens_issued_total', { grant_type: 'first_party' }, async () => {
+      await registerAndSignIn(t, 'browser-metric@example.com');
+    }), 0);
+  });
+
   it('gatehouse_refresh_token_rotations_total and gatehouse_token_reuse_detected_total', async () => {
     const session = await nativeSignIn(t, 'rotate@example.com');
     let rotated = '';

@@ -35,7 +35,12 @@ describe('start page and HTML errors', () => {
     for (const href of ['/login', '/signup', '/account', '/openapi.json']) assert.ok(response.body.includes(`href="${href}"`), `links ${href}`);
     assert.ok(response.body.includes('npm run gatehouse -- users create --email you@example.com --admin'), 'names the first-admin command');
     assert.ok(response.body.includes('<link rel="icon" href="/favicon.svg" type="image/svg+xml">'), 'the layout links the favicon');
-    assert.doesNotMatch(response.body, /<script/);
+    // Scripts: only our own files, each with the response's nonce; never inline.
+    for (const [, attributes = '', body = ''] of response.body.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/gi)) {
+      assert.match(attributes, /^ nonce="[A-Za-z0-9+/=]+" src="\/assets\/[a-z-]+\.js"$/);
+      assert.equal(body.trim(), '');
+    }
+    assert.doesNotMatch(response.body, /\son[a-z]+=/i, 'no inline event handlers');
   });
 
   for (const [name, headers] of Object.entries(JSON_CLIENTS)) {
@@ -51,7 +56,7 @@ describe('start page and HTML errors', () => {
   }
 
   it('an unknown page in a browser: an HTML 404 page linking the start page', async () => {
-    const response = await t.app.inject({ url: '/admin', headers: { accept: BROWSER } });
+    const response = await t.app.inject({ url: '/no-such-page', headers: { accept: BROWSER } });
     assert.equal(response.statusCode, 404);
     assert.match(String(response.headers['content-type']), /^text\/html/);
     assert.match(response.body, /<h1>Page not found<\/h1>/);

@@ -53,6 +53,11 @@ describe('clients: API, CLI and config file agree', () => {
         refresh_token_idle_ttl_seconds: 86400,
         refresh_token_absolute_ttl_seconds: 2592000,
         first_party: true,
+        logo_uri: 'https://billing.example.com/logo.png',
+        client_uri: 'https://billing.example.com/',
+        policy_uri: 'https://billing.example.com/privacy',
+        tos_uri: 'https://billing.example.com/terms',
+        contacts: ['ops@billing.example.com', 'security@billing.example.com'],
       },
       job: {
         name: 'Batch job',
@@ -96,6 +101,8 @@ describe('clients: API, CLI and config file agree', () => {
     if (spec.access_token_ttl_seconds) args.push('--access-token-ttl', String(spec.access_token_ttl_seconds));
     if (spec.refresh_token_idle_ttl_seconds) args.push('--refresh-token-idle-ttl', String(spec.refresh_token_idle_ttl_seconds));
     if (spec.refresh_token_absolute_ttl_seconds) args.push('--refresh-token-absolute-ttl', String(spec.refresh_token_absolute_ttl_seconds));
+    for (const field of ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri']) if (spec[field]) args.push(`--${field.replace('_', '-')}`, String(spec[field]));
+    many('--contact', spec.contacts);
     return args;
   }
 

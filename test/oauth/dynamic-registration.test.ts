@@ -119,7 +119,8 @@ describe('open dynamic registration', () => {
     assert.deepEqual(body.response_types, ['code']);
     assert.equal(body.token_endpoint_auth_method, 'client_secret_basic');
     assert.equal(body.scope, 'openid profile email');
-    assert.equal(body.contacts, undefined, 'metadata not kept is not echoed');
+    assert.deepEqual(body.contacts, ['ops@rp.example'], 'RFC 7591 §2 contacts are kept and echoed');
+    assert.equal(body.logo_uri, undefined, 'metadata not sent is not echoed');
 
     const stored = await createClientStore(t.storage.database.db).find(body.client_id);
     assert.ok(stored);
@@ -255,11 +256,14 @@ describe('open dynamic registration', () => {
     const client = await createClientStore(t.storage.database.db).get(mine.client_id);
     assert.equal(client?.name, 'Renamed');
     assert.equal(client?.firstParty, false);
+    // RFC 7592 §2.2: the update came with a new registration access token.
+    const current = String(replaced.json().registration_access_token);
 
-    assertError(await manage(t, 'PUT', mine.client_id, mine.registration_access_token, { client_name: 'No id', redirect_uris: [WEB_REDIRECT] }), 400, 'invalid_request', 'PUT without client_id');
-    assertError(await manage(t, 'PUT', mine.client_id, mine.registration_access_token, { client_id: mine.client_id, redirect_uris: ['https://rp.example/cb#x'] }), 400, 'invalid_redirect_uri', 'PUT with a fragment');
-    assertError(await manage(t, 'PUT', mine.client_id, mine.registration_access_token, { client_id: mine.client_id, first_party: true, scope: 'admin:users', redirect_uris: [WEB_REDIRECT] }), 400, 'invalid_client_metadata', 'PUT with an admin scope');
+    assertError(await manage(t, 'PUT', mine.client_id, current, { client_name: 'No id', redirect_uris: [WEB_REDIRECT] }), 400, 'invalid_request', 'PUT without client_id');
+    assertError(await manage(t, 'PUT', mine.client_id, current, { client_id: mine.client_id, redirect_uris: ['https://rp.example/cb#x'] }), 400, 'invalid_redirect_uri', 'PUT with a fragment');
+    assertError(await manage(t, 'PUT', mine.client_id, current, { client_id: mine.client_id, first_party: true, scope: 'admin:users', redirect_uris: [WEB_REDIRECT] }), 400, 'invalid_client_metadata', 'PUT with an admin scope');
     assert.equal((await createClientStore(t.storage.database.db).get(mine.client_id))?.name, 'Renamed', 'unchanged by refused PUTs');
+    assert.equal((await manage(t, 'GET', mine.client_id, current)).statusCode, 200, 'a refused PUT does not rotate the token');
 
     // The other client's token cannot delete mine; its own can delete it.
     assert.equal((await manage(t, 'DELETE', other.client_id, other.registration_access_token)).statusCode, 204);
@@ -388,15 +392,17 @@ describe('registration on PostgreSQL (initial access tokens counted atomically, 
     assert.equal(replaced.statusCode, 200, replaced.body);
     assert.equal(replaced.json().client_name, 'Renamed');
     assert.deepEqual(replaced.json().post_logout_redirect_uris, []);
-    assert.equal((await manage(t, 'GET', mine.client_id, mine.registration_access_token)).json().client_name, 'Renamed');
+    const current = String(replaced.json().registration_access_token);
+    assertError(await manage(t, 'GET', mine.client_id, mine.registration_access_token), 401, 'invalid_token', 'the token before the update');
+    assert.equal((await manage(t, 'GET', mine.client_id, current)).json().client_name, 'Renamed');
     assert.equal((await createClientStore(t.storage.database.db).get(mine.client_id))?.name, 'Renamed');
 
     assertError(await manage(t, 'DELETE', mine.client_id, other.registration_access_token), 401, 'invalid_token', 'DELETE with another client’s token');
-    assert.equal((await manage(t, 'DELETE', mine.client_id, mine.registration_access_token)).statusCode, 204);
+    assert.equal((await manage(t, 'DELETE', mine.client_id, current)).statusCode, 204);
     assert.equal(await createClientStore(t.storage.database.db).get(mine.client_id), undefined);
     const gone = await t.storage.database.db.selectFrom('client_registrations').select('client_id').where('client_id', '=', mine.client_id).execute();
     assert.equal(gone.length, 0, 'the registration goes with the client');
-    assertError(await manage(t, 'GET', mine.client_id, mine.registration_access_token), 401, 'invalid_token', 'after delete');
+    assertError(await manage(t, 'GET', mine.client_id, current), 401, 'invalid_token', 'after delete');
   });
 });
 

@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { openDatabase, type Database } from '../../src/storage/sql/database.ts';
 import { migrateToLatest, migrationNames, pendingMigrations } from '../../src/storage/sql/migrate.ts';
 import type { DatabaseSchema } from '../../src/storage/sql/schema.ts';
+import { INDEXES as HOUSEKEEPING_INDEXES } from '../../src/storage/sql/migrations/0016-housekeeping.ts';
 import { createTestDatabase, probePostgres, skipUnless } from '../support/backends.ts';
 
 interface Step {
@@ -199,7 +200,43 @@ const steps: Record<string, Step> = {
       assert.deepEqual(JSON.parse(registration.metadata), { application_type: 'web' });
     },
   },
+  '0015-client-metadata': {
+    seed: async (db) => {
+      // RFC 7591 §2 branding on one client; the older ones get none.
+      await db.updateTable('clients').set({ logo_uri: 'https://rp.example/logo.png', client_uri: 'https://rp.example/', policy_uri: 'https://rp.example/privacy', tos_uri: 'https://rp.example/terms', contacts: '["ops@rp.example"]' }).where('client_id', '=', 'c-bc').execute();
+    },
+    check: async (db) => {
+      const rows = await db.selectFrom('clients').select(['client_id', 'logo_uri', 'client_uri', 'policy_uri', 'tos_uri', 'contacts']).where('client_id', 'in', ['c1', 'c-bc']).orderBy('client_id').execute();
+      assert.deepEqual(rows.map((row) => ({ ...row })), [
+        { client_id: 'c-bc', logo_uri: 'https://rp.example/logo.png', client_uri: 'https://rp.example/', policy_uri: 'https://rp.example/privacy', tos_uri: 'https://rp.example/terms', contacts: '["ops@rp.example"]' },
+        { client_id: 'c1', logo_uri: null, client_uri: null, policy_uri: null, tos_uri: null, contacts: '[]' },
+      ], 'older clients have no branding and no contacts');
+    },
+  },
+  '0016-housekeeping': {
+    // Indexes only (the housekeeping sweeps select by them): nothing to seed; every index exists
+    // and what was seeded before is still found through them.
+    seed: async () => {},
+    check: async (db) => {
+      const names = await indexNames(db);
+      for (const name of HOUSEKEEPING_INDEXES) assert.ok(names.has(name), `index ${name} exists`);
+      assert.ok(await db.selectFrom('grants').select('id').where('expires_at', '<=', T0 + 1000).where('id', '=', 'g1').executeTakeFirst());
+      assert.ok(await db.selectFrom('sessions').select('id').where('expires_at', '<=', T0 + 1000).where('id', '=', 's1').executeTakeFirst());
+      assert.ok(await db.selectFrom('revocations').select('value').where('expires_at', '<=', T0 + 1000).where('value', '=', 'j1').executeTakeFirst());
+    },
+  },
 };
+
+/** The index names of the database (SQLite's catalogue or PostgreSQL's). */
+async function indexNames(db: Kysely<DatabaseSchema>): Promise<Set<string>> {
+  try {
+    const { rows } = await sql<{ name: string }>`select name from sqlite_master where type = 'index'`.execute(db);
+    return new Set(rows.map((row) => row.name));
+  } catch {
+    const { rows } = await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = current_schema()`.execute(db);
+    return new Set(rows.map((row) => row.name));
+  }
+}
 
 async function runMigrationSuite(open: () => Promise<{ database: Database; cleanup: () => Promise<void> }>): Promise<void> {
   const { database, cleanup } = await open();

@@ -1,4 +1,4 @@
-import { tokenFailure, type AuthFailure, type FailureCode } from './failures.ts';
+import { nonceFailure, tokenFailure, type AuthFailure, type FailureCode } from './failures.ts';
 import { authorize } from './guards.ts';
 import { createIntrospector, type Introspector } from './introspection.ts';
 import { createKeySet, type VerificationKey } from './jwks.ts';
@@ -113,6 +113,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     } else {
       if (scheme !== 'dpop') return fail('dpop_required');
       const refused = dpop.check(header(headers, 'dpop'), target, token, jkt);
+      if (refused === 'dpop_nonce_required') return nonceFailure(realm, dpop.nonce()!);
       if (refused) return fail(refused);
     }
     const revoked = await notRevoked(token, entry.claims);

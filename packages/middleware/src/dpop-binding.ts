@@ -1,4 +1,5 @@
 import { replayKey, verifyDPoPProof } from './dpop.ts';
+import { createDPoPNonces } from './dpop-nonces.ts';
 import type { FailureCode } from './failures.ts';
 
 /** The request a DPoP proof must be for: its method and the absolute URL the client addressed. */
@@ -12,6 +13,8 @@ export interface DPoPSettings {
   replayCacheSize: number;
   /** Replaces the scheme, host and port of every request URL (behind a proxy: the public origin). */
   origin: string | undefined;
+  /** RFC 9449 §9: proofs must carry a nonce this kit issued (`DPoP-Nonce`); undefined: no nonces. */
+  nonce: { secret: string | undefined } | undefined;
 }
 
 /**
@@ -23,6 +26,7 @@ export interface DPoPSettings {
 export function createDPoPChecker(settings: DPoPSettings, now: () => number) {
   const seen = new Map<string, number>();
   const ttlMs = (2 * settings.windowSeconds + 5) * 1000;
+  const nonces = settings.nonce ? createDPoPNonces({ secret: settings.nonce.secret, now }) : undefined;
 
   function remember(key: string, at: number): boolean {
     const until = seen.get(key);
@@ -50,6 +54,8 @@ export function createDPoPChecker(settings: DPoPSettings, now: () => number) {
   }
 
   return {
+    /** The nonce to send with a `use_dpop_nonce` answer; undefined when nonces are off. */
+    nonce: (): string | undefined => nonces?.current(),
     check(proof: string | readonly string[] | null | undefined, target: RequestTarget | undefined, accessToken: string, jkt: string): FailureCode | undefined {
       // Adapters pass the request; a caller of the core that does not cannot have a bound token checked.
       if (!target) return 'dpop_no_request';
@@ -59,6 +65,8 @@ export function createDPoPChecker(settings: DPoPSettings, now: () => number) {
       const verified = verifyDPoPProof(proof, { method: target.method, url: urlOf(target), accessToken, nowSeconds: Math.floor(at / 1000), windowSeconds: settings.windowSeconds });
       if (!verified.ok) return verified.code === 'dpop_stale' ? 'dpop_proof_stale' : 'dpop_proof_invalid';
       if (verified.jkt !== jkt) return 'dpop_key_mismatch';
+      // §9: without a current nonce the client is told to retry with one (its jti is not spent).
+      if (nonces && (verified.nonce === undefined || !nonces.valid(verified.nonce))) return 'dpop_nonce_required';
       if (!remember(replayKey(verified.jkt, verified.jti), at)) return 'dpop_replayed';
       return undefined;
     },

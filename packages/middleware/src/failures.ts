@@ -10,7 +10,7 @@ import { DPOP_ALGORITHMS } from './dpop.ts';
 const DPOP_CHALLENGE_ALGS = DPOP_ALGORITHMS.join(' ');
 
 /** Error codes that go on the wire (`error` in the JSON body and the challenge). */
-export type WireError = 'unauthenticated' | 'invalid_request' | 'invalid_token' | 'invalid_dpop_proof' | 'insufficient_scope' | 'temporarily_unavailable';
+export type WireError = 'unauthenticated' | 'invalid_request' | 'invalid_token' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'insufficient_scope' | 'temporarily_unavailable';
 
 /** Why the kit refused a request: stable codes for logs, metrics and tests. */
 export type FailureCode =
@@ -45,7 +45,8 @@ export type FailureCode =
   | 'dpop_proof_invalid'
   | 'dpop_proof_stale'
   | 'dpop_key_mismatch'
-  | 'dpop_replayed';
+  | 'dpop_replayed'
+  | 'dpop_nonce_required';
 
 /** A refused request: what to answer and why. */
 export interface AuthFailure {
@@ -68,6 +69,7 @@ const STATUS: Record<WireError, AuthFailure['status']> = {
   invalid_request: 400,
   invalid_token: 401,
   invalid_dpop_proof: 401,
+  use_dpop_nonce: 401,
   insufficient_scope: 403,
   temporarily_unavailable: 503,
 };
@@ -86,7 +88,7 @@ export function isScopeToken(value: string): boolean {
 }
 
 /** Builds a failure; `realm` was validated at start-up, descriptions are constants. */
-export function failure(realm: string, error: WireError, code: FailureCode, description: string, extra: { scope?: string; dpopAlgs?: string } = {}): AuthFailure {
+export function failure(realm: string, error: WireError, code: FailureCode, description: string, extra: { scope?: string; dpopAlgs?: string; dpopNonce?: string } = {}): AuthFailure {
   const status = STATUS[error];
   const safeDescription = isQuotable(description) ? description : 'Request refused.';
   let wwwAuthenticate: string | undefined;
@@ -102,9 +104,18 @@ export function failure(realm: string, error: WireError, code: FailureCode, desc
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (wwwAuthenticate !== undefined) headers['www-authenticate'] = wwwAuthenticate;
   if (status === 503) headers['retry-after'] = '5';
+  if (extra.dpopNonce !== undefined) headers['dpop-nonce'] = extra.dpopNonce;
   const body: Record<string, string> = { error, error_description: safeDescription };
   if (extra.scope !== undefined) body.scope = extra.scope;
   return Object.freeze({ ok: false, status, error, description: safeDescription, code, wwwAuthenticate, headers: Object.freeze(headers), body: Object.freeze(body) });
+}
+
+/**
+ * RFC 9449 §9: the proof lacks a current nonce — 401 `use_dpop_nonce` with a fresh one in
+ * `DPoP-Nonce`, which the client puts in a new proof. Built per answer (the nonce changes).
+ */
+export function nonceFailure(realm: string, nonce: string): AuthFailure {
+  return failure(realm, 'use_dpop_nonce', 'dpop_nonce_required', 'Resource server requires nonce in DPoP proof.', { dpopAlgs: DPOP_CHALLENGE_ALGS, dpopNonce: nonce });
 }
 
 /** What a client is told for each token problem: expired tokens say so, the rest stay vague. */

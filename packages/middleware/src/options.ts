@@ -40,7 +40,7 @@ export interface Settings {
         introspectionCacheMs: number;
       }
     | undefined;
-  dpop: { windowSeconds: number; replayCacheSize: number; origin: string | undefined };
+  dpop: { windowSeconds: number; replayCacheSize: number; origin: string | undefined; nonce: { secret: string | undefined } | undefined };
   onEvent: (event: KitEvent) => void;
   now: () => number;
 }
@@ -134,10 +134,18 @@ export function resolveOptions(options: AuthenticatorOptions): Settings {
     if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== options.dpop.origin.replace(/\/+$/, '')) throw new KitConfigError('dpop.origin', 'must be scheme://host[:port] only, e.g. https://api.example');
     dpopOrigin = url.origin;
   }
+  const requireNonce = options.dpop?.requireNonce ?? false;
+  if (typeof requireNonce !== 'boolean') throw new KitConfigError('dpop.requireNonce', 'must be true or false');
+  const nonceSecret = options.dpop?.nonceSecret;
+  if (nonceSecret !== undefined) {
+    if (!requireNonce) throw new KitConfigError('dpop.nonceSecret', 'is used only with dpop.requireNonce: true');
+    if (typeof nonceSecret !== 'string' || nonceSecret.length < 32) throw new KitConfigError('dpop.nonceSecret', 'must be a string of at least 32 characters (the same on every instance of this API)');
+  }
   const dpop = {
     windowSeconds: integer('dpop.windowSeconds', options.dpop?.windowSeconds, 30, 10, 300),
     replayCacheSize: integer('dpop.replayCacheSize', options.dpop?.replayCacheSize, 10_000, 100, 10_000_000),
     origin: dpopOrigin,
+    nonce: requireNonce ? { secret: nonceSecret } : undefined,
   };
 
   const minCacheSeconds = integer('jwks.minCacheSeconds', options.jwks?.minCacheSeconds, 30, 0, 86_400);

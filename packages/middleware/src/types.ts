@@ -127,8 +127,12 @@ export interface AuthenticatorOptions {
    * `Authorization: DPoP` with a proof of its key for this request. `windowSeconds` (30, 10…300):
    * how far a proof's `iat` may be from now; `replayCacheSize` (10 000): proofs' `jti` remembered
    * per process; `origin`: the public scheme://host[:port] of this API when a proxy changes it.
+   * `requireNonce` (false): RFC 9449 §9 server nonces — a proof without a current nonce is
+   * answered 401 `use_dpop_nonce` with a fresh `DPoP-Nonce` header (stateless: HMAC over a
+   * 5-minute slot, the previous slot still accepted); `nonceSecret` (≥ 32 characters) keys them —
+   * give every instance of the API the same one (default: random per process).
    */
-  dpop?: { windowSeconds?: number; replayCacheSize?: number; origin?: string };
+  dpop?: { windowSeconds?: number; replayCacheSize?: number; origin?: string; requireNonce?: boolean; nonceSecret?: string };
   /** The clock (ms since the epoch). Tests freeze it. */
   now?: () => number;
 }

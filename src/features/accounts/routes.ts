@@ -86,13 +86,15 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
     if (request.body.client_id !== undefined) {
       if (!deps.firstPartyTokens) throw apiError('unauthorized_client', 'Token sign-in is not available.');
       const client = await deps.firstPartyTokens.client(request.body.client_id);
+      // RFC 9449: a DPoP proof binds the tokens to its key; a bad proof is refused before the password is looked at.
+      const dpop = await deps.firstPartyTokens.proof(request, reply, client);
       // The device session lives as long as the grant; each refresh marks it seen. The app keeps
       // its device binding as `device_token` (same format and rules as the device cookie).
       const credentials = { email: request.body.email, password: request.body.password };
       const result = await login.signIn(credentials, clientInfo(request), { sessionLifetimeMs: deps.firstPartyTokens.sessionLifetimeMs(client), device: request.body.device_token, secondStepChannel: `client:${client.clientId}` }).catch(mfaAnswer(reply, true));
       if ('mfaRequired' in result) return result.mfaRequired;
       reply.header('cache-control', 'no-store');
-      return { ...(await deps.firstPartyTokens.issue(client, result)), device_token: result.device };
+      return { ...(await deps.firstPartyTokens.issue(client, result, dpop)), device_token: result.device };
     }
     const result = await login.signIn(request.body, clientInfo(request), { device: presentedDevice(request) }).catch(mfaAnswer(reply, false));
     if ('mfaRequired' in result) return result.mfaRequired;

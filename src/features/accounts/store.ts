@@ -32,7 +32,8 @@ export interface UserStore {
   count(): Promise<number>;
 }
 
-export type OneTimePurpose = 'verify-email' | 'reset-password' | 'link-identity';
+/** What a one-time link is for; `change-email` / `undo-email-change`: self-service (accounts/self-service/). */
+export type OneTimePurpose = 'verify-email' | 'reset-password' | 'link-identity' | 'change-email' | 'undo-email-change';
 
 /** Single-use link tokens (verification, reset): random 256-bit, stored as SHA-256, consumed atomically. */
 export interface OneTimeTokenStore {

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../../config/schema.ts';
 import { apiError } from '../../errors/catalog.ts';
+import { mfaRequiredFor } from '../mfa/policy.ts';
 import type { UserStore } from '../accounts/store.ts';
 import type { ClientStore } from '../clients/store.ts';
 import type { SessionAuth } from '../sessions/http.ts';
@@ -21,9 +23,18 @@ export interface AdminCaller {
   /** The admin's user id, or `client:<client_id>` for a machine client. */
   id: string;
   kind: 'user' | 'client';
+  /**
+   * What the caller holds, for role assignment (users/service.ts): `all` for a user with the
+   * `admin` role; else the permissions of their roles, or the client's token scopes (those its
+   * registration still allows).
+   */
+  permissions: ReadonlySet<string> | 'all';
   ip: string;
   userAgent: string | null;
 }
+
+/** The MFA policy and how recent an admin session's second factor must be (docs/admin.md). */
+export type AdminMfaPolicy = Pick<Config, 'mfaRequiredForAll' | 'mfaRequiredRoles' | 'adminRecentSecondFactorSeconds'>;
 
 export interface AdminAccessDeps {
   auth: SessionAuth;
@@ -34,6 +45,8 @@ export interface AdminAccessDeps {
   issuer: string;
   /** The permissions the user's roles grant (role catalog); the `admin` role grants every admin scope. */
   permissionsOf?: (roles: readonly string[]) => Promise<ReadonlySet<string>>;
+  /** Admin sessions of users the MFA policy covers need a second factor this recent. */
+  secondFactor: { config: AdminMfaPolicy; now: () => number };
 }
 
 /**
@@ -43,7 +56,10 @@ export interface AdminAccessDeps {
  *   exists and is still allowed it, so taking the scope away takes effect at once (SEC-ASVS-06).
  *   A user's access token is refused whatever its scope: admin power is never delegated to apps.
  * - otherwise a session of an enabled user whose current roles (read from the database on every
- *   request, not from the session cache) are `admin` or grant `scope`.
+ *   request, not from the session cache) are `admin` or grant `scope` — and, when the MFA policy
+ *   requires a second factor of that user, whose session proved one within
+ *   `adminRecentSecondFactorSeconds` (else 403 `mfa_step_up_required`; 0 turns this off).
+ *   Client-credentials tokens have no second factor to prove and are not affected.
  * 401 without credentials or with a dead token, 403 otherwise. Every answer is `no-store`.
  */
 export function createAdminAccess(deps: AdminAccessDeps) {
@@ -63,16 +79,27 @@ export function createAdminAccess(deps: AdminAccessDeps) {
     if (!audiences.includes(deps.issuer) || !claims.scope.split(' ').includes(scope)) throw forbidden();
     const client = await deps.clients?.get(claims.client_id);
     if (!client || !client.scopes.includes(scope) || !client.grantTypes.includes('client_credentials')) throw forbidden();
-    return { id: claims.sub, kind: 'client', ip: request.ip, userAgent: userAgent(request) };
+    const permissions = new Set(claims.scope.split(' ').filter((granted) => granted !== '' && client.scopes.includes(granted)));
+    return { id: claims.sub, kind: 'client', permissions, ip: request.ip, userAgent: userAgent(request) };
   }
 
   async function viaSession(request: FastifyRequest, scope: AdminScope): Promise<AdminCaller> {
     const record = await deps.auth.require(request);
     const user = await deps.users.findById(record.session.userId);
     if (!user || user.disabledAt !== null) throw apiError('forbidden', 'This needs the admin role.');
-    const allowed = user.roles.includes('admin') || (deps.permissionsOf !== undefined && (await deps.permissionsOf(user.roles)).has(scope));
-    if (!allowed) throw apiError('forbidden', `This needs the admin role or a role granting ${scope}.`);
-    return { id: user.id, kind: 'user', ip: request.ip, userAgent: userAgent(request) };
+    const permissions = user.roles.includes('admin') ? 'all' : deps.permissionsOf === undefined ? new Set<string>() : await deps.permissionsOf(user.roles);
+    if (permissions !== 'all' && !permissions.has(scope)) throw apiError('forbidden', `This needs the admin role or a role granting ${scope}.`);
+    requireRecentSecondFactor(user, record.session);
+    return { id: user.id, kind: 'user', permissions, ip: request.ip, userAgent: userAgent(request) };
+  }
+
+  /** Issue 17: "a recent second factor when policy says so", for every admin area and the console alike. */
+  function requireRecentSecondFactor(user: { roles: readonly string[] }, session: { authMethods: readonly string[]; authTime: number }): void {
+    const { config, now } = deps.secondFactor;
+    const seconds = config.adminRecentSecondFactorSeconds;
+    if (seconds === 0 || !mfaRequiredFor(user, config)) return;
+    if (session.authMethods.includes('mfa') && now() - session.authTime <= seconds * 1000) return;
+    throw apiError('mfa_step_up_required', `The admin API needs a second factor proved in the last ${Math.ceil(seconds / 60)} minute(s): POST /api/auth/mfa/step-up (or /login/mfa), then try again.`);
   }
 
   return {

@@ -114,6 +114,12 @@ const metadataProperties = {
   backchannel_logout_uri: { type: ['string', 'null'], maxLength: 2000 },
   backchannel_logout_session_required: { type: 'boolean' },
   require_pushed_authorization_requests: { type: 'boolean' },
+  // RFC 7591 §2 branding (shown on the sign-in and consent pages); https URLs, email addresses.
+  logo_uri: { type: ['string', 'null'], maxLength: 2000 },
+  client_uri: { type: ['string', 'null'], maxLength: 2000 },
+  policy_uri: { type: ['string', 'null'], maxLength: 2000 },
+  tos_uri: { type: ['string', 'null'], maxLength: 2000 },
+  contacts: { type: 'array', items: { type: 'string', maxLength: 320 } },
 } as const;
 
 const clientProperties = {
@@ -127,7 +133,7 @@ const clientProperties = {
 
 const clientRequired = [
   'client_id', 'name', 'type', 'token_endpoint_auth_method', 'grant_types', 'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'audiences',
-  'access_token_ttl_seconds', 'refresh_token_idle_ttl_seconds', 'refresh_token_absolute_ttl_seconds', 'first_party', 'jwks', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'require_pushed_authorization_requests', 'source', 'created_at', 'updated_at',
+  'access_token_ttl_seconds', 'refresh_token_idle_ttl_seconds', 'refresh_token_absolute_ttl_seconds', 'first_party', 'jwks', 'backchannel_logout_uri', 'backchannel_logout_session_required', 'require_pushed_authorization_requests', 'logo_uri', 'client_uri', 'policy_uri', 'tos_uri', 'contacts', 'source', 'created_at', 'updated_at',
 ];
 
 const clientSchema = { type: 'object', properties: clientProperties, required: clientRequired } as const;

@@ -2,17 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors/catalog.ts';
 import { errorResponse } from '../../http/schemas.ts';
 import { SIGNING_ALGORITHMS, type KeyInfo, type KeyService, type SigningAlgorithm } from '../../keys/service.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
 import type { AdminAccess } from './access.ts';
 
 /**
  * `/api/admin/keys`: the signing keys, as `gatehouse keys list|rotate|retire` (src/cli/keys.ts)
  * through the same KeyService. Needs an admin session or a client-credentials token with
- * `admin:keys`. Rotation is audited by the key service's `onRotated` with the acting admin;
- * retirement here (`signing-key-retired`).
+ * `admin:keys`. The key service audits both with the acting admin (`signing-key-rotated` through
+ * its `onRotated`, `signing-key-retired` itself), as it does for the console and the CLI.
  */
-export function registerAdminKeyRoutes(app: FastifyInstance, deps: { keys: Pick<KeyService, 'list' | 'tick' | 'rotate' | 'retire'>; audit: Pick<AuditLog, 'record'>; access: AdminAccess }): void {
-  const { keys, audit, access } = deps;
+export function registerAdminKeyRoutes(app: FastifyInstance, deps: { keys: Pick<KeyService, 'list' | 'tick' | 'rotate' | 'retire'>; access: AdminAccess }): void {
+  const { keys, access } = deps;
   const onRequest = access.require('admin:keys');
   const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse };
 
@@ -54,9 +53,7 @@ export function registerAdminKeyRoutes(app: FastifyInstance, deps: { keys: Pick<
       await keys.tick();
       if (!keys.list().some((key) => key.kid === kid)) throw apiError('not_found', 'No signing key with this kid.');
     }
-    const retired = await keys.retire(kid, { unpublish });
-    await audit.record({ type: 'signing-key-retired', outcome: 'success', actorId: access.caller(request).id, detail: { kid, alg: retired.alg, unpublished: unpublish } });
-    return keyView(retired);
+    return keyView(await keys.retire(kid, { unpublish, actorId: access.caller(request).id }));
   });
 }
 

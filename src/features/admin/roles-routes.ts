@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { errorResponse } from '../../http/schemas.ts';
-import { MAX_PERMISSIONS, type RoleCatalog, type RoleView } from '../roles/catalog.ts';
+import { MAX_PERMISSIONS, type RoleActor, type RoleCatalog, type RoleView } from '../roles/catalog.ts';
 import type { AdminAccess } from './access.ts';
 
 /**
@@ -10,7 +10,10 @@ import type { AdminAccess } from './access.ts';
 export function registerAdminRoleRoutes(app: FastifyInstance, deps: { catalog: RoleCatalog; access: AdminAccess }): void {
   const { catalog, access } = deps;
   const onRequest = access.require('admin:roles');
-  const actor = (request: Parameters<AdminAccess['caller']>[0]) => ({ id: access.caller(request).id });
+  const actor = (request: Parameters<AdminAccess['caller']>[0]): RoleActor => {
+    const caller = access.caller(request);
+    return { id: caller.id, permissions: caller.permissions };
+  };
   const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse };
 
   app.get('/api/admin/roles', {

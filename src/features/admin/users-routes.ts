@@ -17,10 +17,14 @@ import type { UserAdmin } from './users/service.ts';
 export function registerAdminUserRoutes(app: FastifyInstance, deps: { admin: UserAdmin; access: AdminAccess }): void {
   const { admin, access } = deps;
   const onRequest = access.require('admin:users');
-  const actor = (request: Parameters<AdminAccess['caller']>[0]) => ({ id: access.caller(request).id });
+  // The acting admin for the audit log, with what they hold (role changes need it: users/service.ts).
+  const actor = (request: Parameters<AdminAccess['caller']>[0]) => {
+    const caller = access.caller(request);
+    return { id: caller.id, permissions: caller.permissions };
+  };
   const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 404: errorResponse, 409: errorResponse };
 
-  app.get<{ Querystring: { search?: string; status?: 'active' | 'disabled'; role?: string; verified?: 'true' | 'false'; sort?: UserSort; cursor?: string; limit?: string } }>('/api/admin/users', {
+  app.get<{ Querystring: { search?: string; status?: 'active' | 'disabled'; role?: string; verified?: 'true' | 'false'; has_mfa?: 'true' | 'false'; sort?: UserSort; cursor?: string; limit?: string } }>('/api/admin/users', {
     onRequest,
     schema: {
       tags,
@@ -33,6 +37,7 @@ export function registerAdminUserRoutes(app: FastifyInstance, deps: { admin: Use
           status: { type: 'string', enum: ['active', 'disabled'] },
           role: { type: 'string', pattern: '^[a-z][a-z0-9:_-]{0,63}$' },
           verified: { type: 'string', enum: ['true', 'false'] },
+          has_mfa: { type: 'string', enum: ['true', 'false'], description: 'true: users with a second factor (authenticator app or passkey); false: without' },
           sort: { type: 'string', enum: [...USER_SORTS] },
           cursor: { type: 'string', maxLength: 1000 },
           limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$', description: `1 to ${MAX_PAGE} (default 50)` },
@@ -41,8 +46,8 @@ export function registerAdminUserRoutes(app: FastifyInstance, deps: { admin: Use
       response: { ...errors, 200: { type: 'object', required: ['users', 'total', 'next_cursor'], properties: { users: { type: 'array', items: userSchema }, total: { type: 'integer' }, next_cursor: { type: ['string', 'null'] } } } },
     },
   }, async (request) => {
-    const { verified, limit, ...rest } = request.query;
-    const page = await admin.list({ ...rest, ...(verified === undefined ? {} : { verified: verified === 'true' }), ...(limit === undefined ? {} : { limit: Math.min(MAX_PAGE, Number(limit)) }) });
+    const { verified, has_mfa: hasMfa, limit, ...rest } = request.query;
+    const page = await admin.list({ ...rest, ...(verified === undefined ? {} : { verified: verified === 'true' }), ...(hasMfa === undefined ? {} : { hasMfa: hasMfa === 'true' }), ...(limit === undefined ? {} : { limit: Math.min(MAX_PAGE, Number(limit)) }) });
     return { users: page.users.map(userView), total: page.total, next_cursor: page.nextCursor };
   });
 
@@ -68,18 +73,18 @@ export function registerAdminUserRoutes(app: FastifyInstance, deps: { admin: Use
     return { ...userView(detail.user), identities: detail.identities.map(identityView), sessions: detail.sessions.map(sessionView), applications: detail.applications, recent_events: detail.recentEvents.map(eventView) };
   });
 
-  app.patch<{ Params: { userId: string }; Body: { name?: string | null; email_verified?: boolean; roles?: string[] } }>('/api/admin/users/:userId', {
+  app.patch<{ Params: { userId: string }; Body: { name?: string | null; email?: string; email_verified?: boolean; roles?: string[] } }>('/api/admin/users/:userId', {
     onRequest,
     schema: {
       tags,
-      summary: 'Change name, email_verified or roles (roles replace the current list; effective at the next session check or refresh).',
+      summary: 'Change name, email (starts unverified: a verification mail goes to the new address, a notice to the old; 409 when taken; sessions kept), email_verified or roles (roles replace the current list; effective at the next session check or refresh; giving or taking a role needs every permission it grants, else 403).',
       params: userParams,
-      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: { type: ['string', 'null'], maxLength: 200 }, email_verified: { type: 'boolean' }, roles: roleList } },
+      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name: { type: ['string', 'null'], maxLength: 200 }, email: { type: 'string', minLength: 3, maxLength: 320 }, email_verified: { type: 'boolean' }, roles: roleList } },
       response: { ...errors, 200: userSchema },
     },
   }, async (request) => {
     const body = request.body;
-    return userView(await admin.update(request.params.userId, { ...('name' in body ? { name: body.name ?? null } : {}), ...(body.email_verified === undefined ? {} : { emailVerified: body.email_verified }), ...(body.roles === undefined ? {} : { roles: body.roles }) }, actor(request)));
+    return userView(await admin.update(request.params.userId, { ...('name' in body ? { name: body.name ?? null } : {}), ...(body.email === undefined ? {} : { email: body.email }), ...(body.email_verified === undefined ? {} : { emailVerified: body.email_verified }), ...(body.roles === undefined ? {} : { roles: body.roles }) }, actor(request)));
   });
 
   app.delete<{ Params: { userId: string } }>('/api/admin/users/:userId', {
@@ -107,6 +112,11 @@ export function registerAdminUserRoutes(app: FastifyInstance, deps: { admin: Use
     await admin.sendPasswordReset(request.params.userId, actor(request));
     return reply.code(202).send();
   });
+
+  app.post<{ Params: { userId: string } }>('/api/admin/users/:userId/mfa-reset', {
+    onRequest,
+    schema: { tags, summary: 'Remove every second factor and recovery code of the user (for one who lost them all); audited (mfa-removed, reset) with the acting admin and mailed to the user.', params: userParams, body: emptyBody, response: { ...errors, 200: { type: 'object', required: ['removed'], properties: { removed: { type: 'integer', description: 'factors removed' } } } } },
+  }, async (request) => ({ removed: await admin.resetMfa(request.params.userId, actor(request)) }));
 
   app.get<{ Params: { userId: string } }>('/api/admin/users/:userId/sessions', {
     onRequest,

@@ -14,7 +14,7 @@ import { createIdentityStore } from '../social/store.ts';
 import type { RevocationService } from '../tokens/revocation.ts';
 import type { TokenStore } from '../tokens/store.ts';
 import type { AccessTokenVerifier } from '../tokens/verify.ts';
-import { createAdminAccess, type AdminAccess } from './access.ts';
+import { createAdminAccess, type AdminAccess, type AdminMfaPolicy } from './access.ts';
 import type { KeyService } from '../../keys/service.ts';
 import { registerAdminAuditRoutes } from './audit-routes.ts';
 import { registerAdminKeyRoutes } from './keys-routes.ts';
@@ -24,6 +24,9 @@ import { createRoleCatalog, type RoleCatalog } from '../roles/catalog.ts';
 import { createRoleStore } from '../roles/store.ts';
 import { createUserAdmin, type UserAdmin } from './users/service.ts';
 import { createUserAdminStore } from './users/store.ts';
+import type { MfaService } from '../mfa/service.ts';
+import { resetAllFactors } from '../mfa/reset.ts';
+import { createSqlMfaStore } from '../mfa/store.ts';
 
 export interface UserAdminDeps {
   db: Kysely<DatabaseSchema>;
@@ -36,9 +39,11 @@ export interface UserAdminDeps {
   clients: ClientStore;
   mailer: Mailer;
   audit: AuditLog;
-  config: Pick<Config, 'publicUrl' | 'passwordResetTtlSeconds'>;
+  config: Pick<Config, 'publicUrl' | 'passwordResetTtlSeconds' | 'emailVerificationTtlSeconds'>;
   now: () => number;
   onBackgroundError: (error: unknown, what: string) => void;
+  /** The server's MFA service (its operator reset); without it (the CLI), the same reset.ts it runs. */
+  mfa?: Pick<MfaService, 'reset'>;
 }
 
 /** The role catalog (issue 17), built the same way by the server and the CLI. */
@@ -48,10 +53,23 @@ export function buildRoleCatalog(deps: Pick<UserAdminDeps, 'db' | 'audit' | 'now
 
 /** The user administration service, built the same way by the server and the CLI (one code path). */
 export function buildUserAdmin(deps: UserAdminDeps): UserAdmin {
+  const catalog = buildRoleCatalog(deps);
+  const mfaStore = createSqlMfaStore(deps.db);
   return createUserAdmin({
     users: deps.users,
     // Only roles of the catalog (or the built-in admin) may be given.
-    knownRole: buildRoleCatalog(deps).knownRole,
+    knownRole: catalog.knownRole,
+    permissionsOf: catalog.permissionsOf,
+    // MfaService.reset does exactly this (reset.ts), with the server's mailer.
+    mfa: deps.mfa ?? {
+      reset: async (userId, actorId) => {
+        const user = await deps.users.findById(userId);
+        if (!user) return 0;
+        const { removed, mail } = await resetAllFactors({ store: mfaStore, audit: deps.audit, mailer: deps.mailer }, user, actorId);
+        void mail.catch((error: unknown) => deps.onBackgroundError(error, 'mfa notification mail'));
+        return removed;
+      },
+    },
     store: createUserAdminStore(deps.db),
     sessions: deps.sessions,
     revocations: deps.revocations,
@@ -74,18 +92,22 @@ export function buildUserAdmin(deps: UserAdminDeps): UserAdmin {
 }
 
 /** The one admin access check (access.ts) with the role catalog's permissions, shared by every admin area. */
-export function buildAdminAccess(deps: Pick<UserAdminDeps, 'db' | 'audit' | 'now' | 'users' | 'clients'> & { auth: SessionAuth; verifier: AccessTokenVerifier; issuer: string }): AdminAccess {
+export function buildAdminAccess(deps: Pick<UserAdminDeps, 'db' | 'audit' | 'now' | 'users' | 'clients'> & { auth: SessionAuth; verifier: AccessTokenVerifier; issuer: string; config: AdminMfaPolicy }): AdminAccess {
   const roles = buildRoleCatalog(deps);
-  return createAdminAccess({ auth: deps.auth, users: deps.users, verifier: deps.verifier, clients: deps.clients, issuer: deps.issuer, permissionsOf: async (names) => new Set(await roles.permissionsOf(names)) });
+  return createAdminAccess({
+    auth: deps.auth, users: deps.users, verifier: deps.verifier, clients: deps.clients, issuer: deps.issuer,
+    permissionsOf: async (names) => new Set(await roles.permissionsOf(names)),
+    secondFactor: { config: deps.config, now: deps.now },
+  });
 }
 
 /** Everything under `/api/admin/` that this module owns, behind one access check (access.ts). */
-export function registerAdminApi(app: FastifyInstance, deps: UserAdminDeps & { auth: SessionAuth; verifier: AccessTokenVerifier; issuer: string; keys: Pick<KeyService, 'list' | 'tick' | 'rotate' | 'retire'>; /** Shared with the clients and identity-provider APIs. */ access?: AdminAccess }): { access: AdminAccess } {
+export function registerAdminApi(app: FastifyInstance, deps: UserAdminDeps & { config: AdminMfaPolicy; auth: SessionAuth; verifier: AccessTokenVerifier; issuer: string; keys: Pick<KeyService, 'list' | 'tick' | 'rotate' | 'retire'>; /** Shared with the clients and identity-provider APIs. */ access?: AdminAccess }): { access: AdminAccess } {
   const roles = buildRoleCatalog(deps);
   const access = deps.access ?? buildAdminAccess(deps);
   registerAdminUserRoutes(app, { admin: buildUserAdmin(deps), access });
   registerAdminRoleRoutes(app, { catalog: roles, access });
   registerAdminAuditRoutes(app, { audit: deps.audit, access });
-  registerAdminKeyRoutes(app, { keys: deps.keys, audit: deps.audit, access });
+  registerAdminKeyRoutes(app, { keys: deps.keys, access });
   return { access };
 }

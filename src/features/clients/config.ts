@@ -2,7 +2,7 @@ import { ApiError } from '../../errors/catalog.ts';
 import { ConfigError } from '../../config/types.ts';
 import type { ClientMetadata } from './model.ts';
 import type { ClientRegistry, DeclaredClient } from './registry.ts';
-import { checkDeclaredSecretHash, ClientMetadataError, validateClientMetadata } from './validation.ts';
+import { checkDeclaredSecretHash, ClientMetadataError } from './validation.ts';
 
 /** How an operator turns a secret into `client_secret_hash` (equals `hashSecret`: SHA-256, base64url, no padding). */
 export const HASH_COMMAND = 'printf %s "$SECRET" | openssl dgst -sha256 -binary | basenc --base64url | tr -d =';
@@ -15,7 +15,7 @@ export const HASH_COMMAND = 'printf %s "$SECRET" | openssl dgst -sha256 -binary 
  * Clients removed from the list are not deleted (use the admin API or the CLI).
  */
 export async function applyConfiguredClients(registry: ClientRegistry, entries: readonly Readonly<Record<string, unknown>>[]): Promise<void> {
-  const declared = entries.map((entry, index) => checkEntry(entry, index));
+  const declared = entries.map((entry, index) => checkEntry(registry, entry, index));
   const seen = new Map<string, number>();
   declared.forEach((entry, index) => {
     const clientId = entry.client_id as string;
@@ -34,13 +34,13 @@ export async function applyConfiguredClients(registry: ClientRegistry, entries: 
   }
 }
 
-function checkEntry(entry: Readonly<Record<string, unknown>>, index: number): DeclaredClient {
+function checkEntry(registry: ClientRegistry, entry: Readonly<Record<string, unknown>>, index: number): DeclaredClient {
   if (Object.hasOwn(entry, 'client_secret')) {
     throw new ConfigError(`clients[${index}].client_secret`, `a secret is never stored in the config file; put its SHA-256 in client_secret_hash instead: ${HASH_COMMAND}`);
   }
   const { client_secret_hash: secretHash, ...metadata } = entry;
   try {
-    const settings = validateClientMetadata(metadata);
+    const settings = registry.check(metadata);
     if (settings.clientId === undefined) throw new ClientMetadataError('invalid_client_metadata', 'client_id', 'is required for a client declared in the config file');
     checkDeclaredSecretHash(settings, secretHash);
   } catch (error) {

@@ -38,6 +38,13 @@ export interface Client {
   backchannelLogoutSessionRequired: boolean;
   /** RFC 9126 §6: authorization requests only through `/oauth/par`. */
   requirePushedAuthorizationRequests: boolean;
+  /** RFC 7591 §2 branding, shown on the sign-in and consent pages: https URLs (http only to loopback in development); null: none. */
+  logoUri: string | null;
+  clientUri: string | null;
+  policyUri: string | null;
+  tosUri: string | null;
+  /** RFC 7591 §2 `contacts`: email addresses of the people responsible for the client. */
+  contacts: string[];
   source: ClientSource;
   createdAt: number;
   updatedAt: number;
@@ -71,6 +78,11 @@ export interface ClientMetadata {
   backchannel_logout_uri?: string | null;
   backchannel_logout_session_required?: boolean;
   require_pushed_authorization_requests?: boolean;
+  logo_uri?: string | null;
+  client_uri?: string | null;
+  policy_uri?: string | null;
+  tos_uri?: string | null;
+  contacts?: string[];
 }
 
 /** The wire view of a client (admin API, CLI `--json`): snake_case, times in ms since the epoch. */
@@ -104,5 +116,10 @@ export function clientMetadata(client: Client): Required<ClientMetadata> {
     backchannel_logout_uri: client.backchannelLogoutUri,
     backchannel_logout_session_required: client.backchannelLogoutSessionRequired,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests,
+    logo_uri: client.logoUri,
+    client_uri: client.clientUri,
+    policy_uri: client.policyUri,
+    tos_uri: client.tosUri,
+    contacts: [...client.contacts],
   };
 }

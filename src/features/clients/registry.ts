@@ -5,7 +5,7 @@ import type { DatabaseSchema } from '../../storage/sql/schema.ts';
 import type { AuditEventType, AuditLog } from '../audit/audit-log.ts';
 import { clientMetadata, usesSecret, type Client, type ClientMetadata, type ClientSource } from './model.ts';
 import { NO_SECRETS, type ClientSecrets, type ClientStore, type StoredClient } from './store.ts';
-import { checkDeclaredSecretHash, ClientMetadataError, validateClientMetadata, type ClientSettings } from './validation.ts';
+import { checkDeclaredSecretHash, ClientMetadataError, validateClientMetadata, type ClientSettings, type ValidationOptions } from './validation.ts';
 
 /**
  * The client registry: the one place clients are created, changed and deleted — by the admin
@@ -24,6 +24,8 @@ export interface ClientRegistry {
   delete(clientId: string, options?: ChangeOptions): Promise<void>;
   /** Creates or brings up to date a client declared in the config file; a no-op when nothing differs. */
   upsertDeclared(entry: DeclaredClient): Promise<'created' | 'updated' | 'unchanged'>;
+  /** The registry's validation of complete metadata, without a change (dynamic registration, the config file). */
+  check(metadata: Readonly<Record<string, unknown>>): ClientSettings;
 }
 
 /** Who made a change, for the audit trail. */
@@ -58,9 +60,13 @@ export function createClientRegistry(deps: {
   now?: () => number;
   /** Runs before a client is deleted: its grants and tokens are revoked where verifiers see it. */
   beforeDelete?: (clientId: string) => Promise<void>;
+  /** `development` accepts loopback http branding URLs (validation.ts); default `production`. */
+  environment?: ValidationOptions['environment'];
 }): ClientRegistry {
   const { store, db, audit } = deps;
   const now = deps.now ?? Date.now;
+  const validationOptions: ValidationOptions = deps.environment ? { environment: deps.environment } : {};
+  const validate = (metadata: Readonly<Record<string, unknown>>): ClientSettings => validateClientMetadata(metadata, validationOptions);
 
   async function record(type: AuditEventType, client: Client, actor: ClientActor | undefined, extra: Record<string, string> = {}): Promise<void> {
     await audit.record({
@@ -94,7 +100,7 @@ export function createClientRegistry(deps: {
 
   return {
     async create(metadata, options = {}) {
-      const settings = validateClientMetadata(metadata as Readonly<Record<string, unknown>>);
+      const settings = validate(metadata as Readonly<Record<string, unknown>>);
       const clientId = settings.clientId ?? generateClientId();
       await refuseUserId(clientId);
       const at = now();
@@ -108,6 +114,8 @@ export function createClientRegistry(deps: {
 
     list: () => store.list(),
 
+    check: validate,
+
     get: (clientId) => store.get(clientId),
 
     async update(clientId, patch, options = {}) {
@@ -118,7 +126,7 @@ export function createClientRegistry(deps: {
       }
       const merged: Record<string, unknown> = { ...clientMetadata(current.client) };
       for (const [name, value] of Object.entries(patch)) if (value !== undefined) merged[name] = value;
-      const settings = validateClientMetadata(merged);
+      const settings = validate(merged);
       const client = toClient(settings, clientId, current.client.source, current.client.createdAt, now());
       const fields = changedFields(current.client, client);
       if (fields.length === 0) return { client: current.client };
@@ -165,7 +173,7 @@ export function createClientRegistry(deps: {
 
     async upsertDeclared(entry) {
       const { client_secret_hash: secretHash, ...metadata } = entry;
-      const settings = validateClientMetadata(metadata as Readonly<Record<string, unknown>>);
+      const settings = validate(metadata as Readonly<Record<string, unknown>>);
       if (settings.clientId === undefined) throw new ClientMetadataError('invalid_client_metadata', 'client_id', 'is required for a client declared in the config file');
       const clientId = settings.clientId;
       const secrets: ClientSecrets = { ...NO_SECRETS, secretHash: checkDeclaredSecretHash(settings, secretHash) };

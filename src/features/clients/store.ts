@@ -8,7 +8,7 @@ const CLIENT_COLUMNS = [
   'client_id', 'name', 'type', 'token_endpoint_auth_method', 'secret_hash', 'previous_secret_hash', 'previous_secret_expires_at', 'jwks', 'grant_types',
   'redirect_uris', 'post_logout_redirect_uris', 'scopes', 'audiences', 'access_token_ttl_seconds', 'refresh_token_idle_ttl_seconds',
   'refresh_token_absolute_ttl_seconds', 'first_party', 'source', 'created_at', 'updated_at', 'backchannel_logout_uri', 'backchannel_logout_session_required',
-  'require_pushed_authorization_requests',
+  'require_pushed_authorization_requests', 'logo_uri', 'client_uri', 'policy_uri', 'tos_uri', 'contacts',
 ] as const satisfies readonly (keyof ClientsTable)[];
 // Every column of the table is listed (a new column fails the type check here).
 const EVERY_CLIENT_COLUMN: [Exclude<keyof ClientsTable, (typeof CLIENT_COLUMNS)[number]>] extends [never] ? true : false = true;
@@ -146,6 +146,11 @@ function toRow({ client, secrets }: StoredClient): Insertable<ClientsTable> {
     backchannel_logout_uri: client.backchannelLogoutUri,
     backchannel_logout_session_required: client.backchannelLogoutSessionRequired ? 1 : 0,
     require_pushed_authorization_requests: client.requirePushedAuthorizationRequests ? 1 : 0,
+    logo_uri: client.logoUri,
+    client_uri: client.clientUri,
+    policy_uri: client.policyUri,
+    tos_uri: client.tosUri,
+    contacts: JSON.stringify(client.contacts),
   };
 }
 
@@ -168,6 +173,11 @@ function fromRow(row: Selectable<ClientsTable>): Client {
     backchannelLogoutUri: row.backchannel_logout_uri,
     backchannelLogoutSessionRequired: Number(row.backchannel_logout_session_required) === 1,
     requirePushedAuthorizationRequests: Number(row.require_pushed_authorization_requests) === 1,
+    logoUri: row.logo_uri ?? null,
+    clientUri: row.client_uri ?? null,
+    policyUri: row.policy_uri ?? null,
+    tosUri: row.tos_uri ?? null,
+    contacts: stringList(row.contacts),
     source: row.source as ClientSource,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),

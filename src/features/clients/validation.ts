@@ -2,6 +2,7 @@ import { ApiError } from '../../errors/catalog.ts';
 import { checkClientJWKS, type ClientJWKS } from './jwks.ts';
 import { CLIENT_TYPES, GRANT_TYPES, TOKEN_ENDPOINT_AUTH_METHODS, usesSecret, type ClientType, type GrantType, type TokenEndpointAuthMethod } from './model.ts';
 import { audienceProblem, redirectUriProblem } from './redirect-uri.ts';
+import { BRANDING_URI_FIELDS, brandingUriProblem, contactProblem, MAX_CONTACTS, type BrandingRules, type BrandingUriField } from './branding.ts';
 
 /**
  * Validation of client metadata, the same for the admin API, the CLI and the config file
@@ -42,6 +43,17 @@ export interface ClientSettings {
   backchannelLogoutUri: string | null;
   backchannelLogoutSessionRequired: boolean;
   requirePushedAuthorizationRequests: boolean;
+  logoUri: string | null;
+  clientUri: string | null;
+  policyUri: string | null;
+  tosUri: string | null;
+  contacts: string[];
+}
+
+/** How strict the checks are where the deployment matters (see branding.ts). */
+export interface ValidationOptions {
+  /** `development`: branding URLs may be plain http to a loopback host. Default `production`. */
+  environment?: 'development' | 'production';
 }
 
 export const METADATA_FIELDS = [
@@ -62,6 +74,11 @@ export const METADATA_FIELDS = [
   'backchannel_logout_uri',
   'backchannel_logout_session_required',
   'require_pushed_authorization_requests',
+  'logo_uri',
+  'client_uri',
+  'policy_uri',
+  'tos_uri',
+  'contacts',
 ] as const;
 
 /** Lifetimes a client may set (the server-wide maximum still applies when tokens are issued). */
@@ -91,7 +108,7 @@ export function checkClientId(value: unknown): string {
  * Validates complete metadata (a create, or a PATCH merged onto the current metadata) and
  * applies the defaults. Types are checked at run time: the config file is untyped JSON.
  */
-export function validateClientMetadata(input: Readonly<Record<string, unknown>>): ClientSettings {
+export function validateClientMetadata(input: Readonly<Record<string, unknown>>, options: ValidationOptions = {}): ClientSettings {
   for (const name of Object.keys(input)) {
     if (!(METADATA_FIELDS as readonly string[]).includes(name)) throw invalid(name, 'is not a client metadata field');
   }
@@ -146,6 +163,13 @@ export function validateClientMetadata(input: Readonly<Record<string, unknown>>)
   const backchannelLogoutSessionRequired = input.backchannel_logout_session_required === true;
   if (input.require_pushed_authorization_requests !== undefined && typeof input.require_pushed_authorization_requests !== 'boolean') throw invalid('require_pushed_authorization_requests', 'must be true or false');
   const requirePushedAuthorizationRequests = input.require_pushed_authorization_requests === true;
+  const rules: BrandingRules = { loopbackHttp: options.environment === 'development' };
+  const [logoUri, clientUri, policyUri, tosUri] = BRANDING_URI_FIELDS.map((field) => brandingUri(input[field], field, rules));
+  const contacts = stringList(input.contacts, 'contacts', MAX_CONTACTS) ?? [];
+  contacts.forEach((contact, index) => {
+    const reason = contactProblem(contact);
+    if (reason) throw invalid(`contacts[${index}]`, reason);
+  });
 
   return {
     clientId,
@@ -165,7 +189,21 @@ export function validateClientMetadata(input: Readonly<Record<string, unknown>>)
     backchannelLogoutUri,
     backchannelLogoutSessionRequired,
     requirePushedAuthorizationRequests,
+    logoUri: logoUri!,
+    clientUri: clientUri!,
+    policyUri: policyUri!,
+    tosUri: tosUri!,
+    contacts,
   };
+}
+
+/** RFC 7591 §2 `logo_uri`, `client_uri`, `policy_uri`, `tos_uri`: null or a URL a browser may open. */
+function brandingUri(value: unknown, field: BrandingUriField, rules: BrandingRules): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw invalid(field, 'must be a string (or null)');
+  const reason = brandingUriProblem(value, rules);
+  if (reason) throw invalid(field, reason);
+  return value;
 }
 
 /**

@@ -22,6 +22,8 @@ export const RECIPIENT_CAPS = {
   'link-identity': { limit: 3, windowMs: HOUR },
   /** "Sign-in to your account was paused" after failed sign-ins (anyone can fail to sign in): once per lockout history window. */
   lockout: { limit: 1, windowMs: DAY },
+  /** The link that confirms a new address (a signed-in user may name anyone's address). */
+  'change-email': { limit: 3, windowMs: HOUR },
 } as const satisfies Record<string, Omit<RateLimitRule, 'name'>>;
 
 export type CappedMailKind = keyof typeof RECIPIENT_CAPS;

@@ -34,7 +34,7 @@ describe('mail templates', () => {
     const mail = mails.verification;
     assert.ok(mail.text.includes(LINK));
     assert.ok(mail.html?.includes(`href="${escapeHtml(LINK)}"`));
-    assert.match(mail.text, /60 minutes/);
+    assert.match(mail.text, /1 hour/);
   });
 
   it('the already-registered mail offers sign-in and reset, not a verification link', () => {

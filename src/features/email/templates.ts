@@ -1,60 +1,94 @@
-import { escapeHtml, isHttpUrl } from './html.ts';
+import { composeMail, requireHttpUrl } from './compose.ts';
 import type { OutgoingMail } from './mailer.ts';
 
 /**
- * The mails the accounts feature sends. Links arrive fully built from the configured public URL
- * (never the Host header); every interpolated value is HTML-escaped in the HTML part.
+ * The mails the accounts and social-login features send, translated (`mail.*`,
+ * src/ui/i18n/messages/mail.ts) and branded (compose.ts). Links arrive fully built from the
+ * configured public URL (never the Host header); every value is escaped in HTML.
  */
 
-const PRODUCT = 'Gatehouse';
-
 export function verificationMail(input: { to: string; link: string; ttlMinutes: number }): OutgoingMail {
-  return compose(input.to, 'Confirm your email address', [
-    { text: `Someone — hopefully you — created an account for ${input.to}.` },
-    { text: 'Confirm this address by opening the link below:' },
-    { link: requireHttpUrl(input.link), label: 'Confirm my email address' },
-    { text: `The link works once and expires in ${minutes(input.ttlMinutes)}. If you did not sign up, ignore this mail.` },
-  ]);
+  const link = requireHttpUrl(input.link);
+  return composeMail('verification', input.to, (tr) => {
+    const ttl = tr.duration(input.ttlMinutes * 60);
+    return {
+      subject: tr.t('mail.verification.title'),
+      blocks: [
+        { text: tr.t('mail.verification.intro', { to: input.to }) },
+        { text: tr.t('mail.verification.action') },
+        { link, label: tr.t('mail.verification.button') },
+        { text: tr.t('mail.verification.expiry', { ttl }) },
+      ],
+      values: { link, ttl },
+    };
+  });
 }
 
 /** Sent instead of a verification mail when the address already has an account (no enumeration). */
 export function alreadyRegisteredMail(input: { to: string; signInLink: string; resetLink: string }): OutgoingMail {
-  return compose(input.to, 'Someone tried to sign up with your address', [
-    { text: `Someone tried to create a new account for ${input.to}, but this address already has one.` },
-    { text: 'If it was you, sign in instead:' },
-    { link: requireHttpUrl(input.signInLink), label: 'Sign in' },
-    { text: 'Forgot your password? Choose a new one:' },
-    { link: requireHttpUrl(input.resetLink), label: 'Reset my password' },
-    { text: 'If it was not you, you can ignore this mail: nothing was changed.' },
-  ]);
+  const signInLink = requireHttpUrl(input.signInLink);
+  const resetLink = requireHttpUrl(input.resetLink);
+  return composeMail('already-registered', input.to, (tr) => ({
+    subject: tr.t('mail.alreadyRegistered.title'),
+    blocks: [
+      { text: tr.t('mail.alreadyRegistered.intro', { to: input.to }) },
+      { text: tr.t('mail.alreadyRegistered.signInHint') },
+      { link: signInLink, label: tr.t('mail.alreadyRegistered.signInButton') },
+      { text: tr.t('mail.alreadyRegistered.resetHint') },
+      { link: resetLink, label: tr.t('mail.alreadyRegistered.resetButton') },
+      { text: tr.t('mail.alreadyRegistered.ignore') },
+    ],
+    values: { signInLink, resetLink },
+  }));
 }
 
 export function passwordResetMail(input: { to: string; link: string; ttlMinutes: number }): OutgoingMail {
-  return compose(input.to, 'Reset your password', [
-    { text: `Someone asked to reset the password of the account ${input.to}.` },
-    { text: 'Choose a new password by opening the link below:' },
-    { link: requireHttpUrl(input.link), label: 'Choose a new password' },
-    { text: `The link works once and expires in ${minutes(input.ttlMinutes)}. If you did not ask for it, ignore this mail: your password stays as it is.` },
-  ]);
+  const link = requireHttpUrl(input.link);
+  return composeMail('password-reset', input.to, (tr) => {
+    const ttl = tr.duration(input.ttlMinutes * 60);
+    return {
+      subject: tr.t('mail.passwordReset.title'),
+      blocks: [
+        { text: tr.t('mail.passwordReset.intro', { to: input.to }) },
+        { text: tr.t('mail.passwordReset.action') },
+        { link, label: tr.t('mail.passwordReset.button') },
+        { text: tr.t('mail.passwordReset.expiry', { ttl }) },
+      ],
+      values: { link, ttl },
+    };
+  });
 }
 
 /** Proof of the address before an upstream identity is linked to its account (social login). */
 export function linkIdentityMail(input: { to: string; providerName: string; link: string; ttlMinutes: number }): OutgoingMail {
-  return compose(input.to, `Link your ${input.providerName} account`, [
-    { text: `Someone — hopefully you — signed in with ${input.providerName} using the address ${input.to}, which already has an account.` },
-    { text: `To link that ${input.providerName} account to yours, open the link below in the same browser:` },
-    { link: requireHttpUrl(input.link), label: `Link my ${input.providerName} account` },
-    { text: `The link works once and expires in ${minutes(input.ttlMinutes)}. If it was not you, ignore this mail: nothing is linked.` },
-  ]);
+  const link = requireHttpUrl(input.link);
+  const provider = input.providerName;
+  return composeMail('link-identity', input.to, (tr) => {
+    const ttl = tr.duration(input.ttlMinutes * 60);
+    return {
+      subject: tr.t('mail.linkIdentity.title', { provider }),
+      blocks: [
+        { text: tr.t('mail.linkIdentity.intro', { provider, to: input.to }) },
+        { text: tr.t('mail.linkIdentity.action', { provider }) },
+        { link, label: tr.t('mail.linkIdentity.button', { provider }) },
+        { text: tr.t('mail.linkIdentity.expiry', { ttl }) },
+      ],
+      values: { providerName: provider, link, ttl },
+    };
+  });
 }
 
 /** A notification only: it carries no link that signs anyone in. */
 export function passwordChangedMail(input: { to: string }): OutgoingMail {
-  return compose(input.to, 'Your password was changed', [
-    { text: `The password of the account ${input.to} was just changed, and its other sessions were signed out.` },
-    { text: 'If you did this, there is nothing else to do.' },
-    { text: 'If you did not, reset your password from the sign-in page right away and tell your administrator.' },
-  ]);
+  return composeMail('password-changed', input.to, (tr) => ({
+    subject: tr.t('mail.passwordChanged.title'),
+    blocks: [
+      { text: tr.t('mail.passwordChanged.intro', { to: input.to }) },
+      { text: tr.t('mail.passwordChanged.ok') },
+      { text: tr.t('mail.passwordChanged.notYou') },
+    ],
+    values: {},
+  }));
 }
 
 /**
@@ -62,34 +96,19 @@ export function passwordChangedMail(input: { to: string }): OutgoingMail {
  * SEC-PWD-17). A notification only: no link, nothing that signs anyone in.
  */
 export function lockoutMail(input: { to: string; waitMinutes: number }): OutgoingMail {
-  return compose(input.to, 'Sign-in to your account was paused', [
-    { text: `Someone entered a wrong password for the account ${input.to} several times, so password sign-in was paused for ${minutes(input.waitMinutes)} on devices that have not signed in to it before.` },
-    { text: 'Your password was not revealed and nothing was changed. Browsers where you have already signed in, or reset the password, can still sign in.' },
-    { text: 'If it was you, wait and try again. If it was not you, you can reset your password from the sign-in page; choose one you use nowhere else.' },
-    { text: 'We send this notice at most once a day, however many attempts follow.' },
-  ]);
+  return composeMail('lockout', input.to, (tr) => {
+    const wait = tr.duration(input.waitMinutes * 60);
+    return {
+      subject: tr.t('mail.lockout.title'),
+      blocks: [
+        { text: tr.t('mail.lockout.intro', { to: input.to, wait }) },
+        { text: tr.t('mail.lockout.safe') },
+        { text: tr.t('mail.lockout.advice') },
+        { text: tr.t('mail.lockout.once') },
+      ],
+      values: { wait },
+    };
+  });
 }
 
-type Block = { text: string } | { link: string; label: string };
-
-function compose(to: string, title: string, blocks: Block[]): OutgoingMail {
-  const subject = `${PRODUCT}: ${title}`;
-  const text = [...blocks.map((block) => ('text' in block ? block.text : block.link)), '', `— ${PRODUCT}`].join('\n\n').replace(/\n{3,}/g, '\n\n') + '\n';
-  const body = blocks
-    .map((block) => ('text' in block
-      ? `<p>${escapeHtml(block.text)}</p>`
-      : `<p><a href="${escapeHtml(block.link)}">${escapeHtml(block.label)}</a><br>${escapeHtml(block.link)}</p>`))
-    .join('\n');
-  const html = `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>\n<body>\n${body}\n<p>— ${PRODUCT}</p>\n</body></html>\n`;
-  return { to, subject, text, html };
-}
-
-function minutes(count: number): string {
-  return count === 1 ? '1 minute' : `${count} minutes`;
-}
-
-/** Defence in depth: a mail link is an absolute http(s) URL, never `javascript:` or relative. */
-function requireHttpUrl(link: string): string {
-  if (!isHttpUrl(link)) throw new TypeError('mail links must be absolute http(s) URLs');
-  return link;
-}
+export { emailChangeConfirmMail, emailChangedMail, accountDeletedMail } from './self-service-mails.ts';

@@ -11,6 +11,8 @@ export const MFA_REQUIRED_RESPONSE = {
     enrolment_required: { type: 'boolean' },
     expires_in: { type: 'integer' },
     complete_with: { type: 'string' },
+    passkey_options: { type: 'string' },
+    passkey_complete_with: { type: 'string' },
   },
 } as const;
 
@@ -42,6 +44,12 @@ export class MfaRequiredError extends ApiError {
       enrolment_required: this.enrol,
       expires_in: this.expiresInSeconds,
       complete_with: this.enrol ? '/api/auth/mfa/enrol/totp' : '/api/auth/mfa/verify',
+      // Where a passkey's ceremony starts and where its answer goes: the second step (verify, method
+      // passkey), or — for a required enrolment — the registration of a new passkey.
+      ...(this.methods.includes('passkey') ? {
+        passkey_options: this.enrol ? '/api/auth/mfa/enrol/passkey/options' : '/api/auth/mfa/passkey/options',
+        passkey_complete_with: this.enrol ? '/api/auth/mfa/enrol/passkey' : '/api/auth/mfa/verify',
+      } : {}),
       ...(options.includeToken ? { mfa_token: this.pendingToken } : {}),
     };
   }

@@ -9,6 +9,7 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { createHash } from 'node:crypto';
 import { apiError } from '../../errors/catalog.ts';
 import { constantTimeEqual, hashSecret, randomBuffer } from '../../crypto/random.ts';
 import type { EphemeralStore } from '../../storage/ephemeral/types.ts';
@@ -73,6 +74,18 @@ export function parseCredential<T extends RegistrationResponseJSON | Authenticat
   }
 }
 
+/**
+ * A ceremony binding (43 base64url characters, kept hashed with the challenge) derived from a
+ * secret only the caller holds: the pending sign-in's token, the session, or an app's ceremony
+ * token together with its client_id. A challenge issued for one holder is refused for any other.
+ */
+export function derivedBinding(holder: string, secret: string): string {
+  return createHash('sha256').update(`gatehouse-webauthn\u0000${holder}\u0000${secret}`).digest('base64url');
+}
+
+/** The binding of a ceremony of a pending sign-in (second step, required enrolment): only the holder of its cookie or mfa_token may answer it. */
+export const pendingBinding = (token: string | undefined): string | undefined => (token === undefined ? undefined : derivedBinding('pending', token));
+
 const refused = () => apiError('invalid_mfa_code', 'That passkey could not be verified. Try again.');
 
 /**
@@ -126,14 +139,14 @@ export function createPasskeys(deps: { store: MfaStore; ephemeral: EphemeralStor
     },
 
     /** Verifies a registration answer; returns the new credential's stored fields (not yet saved). */
-    async verifyRegistration(userId: string, binding: string | undefined, response: RegistrationResponseJSON): Promise<Pick<Factor, 'credentialId' | 'publicKey' | 'signCount' | 'transports' | 'deviceType'>> {
+    async verifyRegistration(userId: string, binding: string | undefined, response: RegistrationResponseJSON): Promise<Pick<Factor, 'credentialId' | 'publicKey' | 'signCount' | 'transports' | 'deviceType'> & { userVerified: boolean }> {
       const { challenge, userId: owner } = await take('register', binding, response.response?.clientDataJSON);
       if (owner !== userId) throw refused();
       const result = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: rp.origin, expectedRPID: rp.id, requireUserVerification: false }).catch(() => undefined);
       if (!result?.verified) throw refused();
-      const { credential, credentialDeviceType } = result.registrationInfo;
+      const { credential, credentialDeviceType, userVerified } = result.registrationInfo;
       if (await store.findByCredentialId(credential.id)) throw apiError('conflict', 'This passkey is already registered.');
-      return { credentialId: credential.id, publicKey: Buffer.from(credential.publicKey).toString('base64url'), signCount: credential.counter, transports: credential.transports ?? [], deviceType: credentialDeviceType };
+      return { credentialId: credential.id, publicKey: Buffer.from(credential.publicKey).toString('base64url'), signCount: credential.counter, transports: credential.transports ?? [], deviceType: credentialDeviceType, userVerified };
     },
 
     /** Options for an assertion: the user's passkeys (second factor), or any discoverable one (passwordless). */

@@ -10,7 +10,7 @@ import type { MfaStore } from './store.ts';
  */
 export async function resetAllFactors(deps: { store: MfaStore; audit: AuditLog; mailer?: Mailer | undefined }, user: { id: string; email: string }, actor: string): Promise<{ removed: number; mail: Promise<void> }> {
   const removed = await deps.store.deleteAllForUser(user.id);
-  await deps.audit.record({ type: 'mfa-removed', outcome: 'success', userId: user.id, detail: { reset: true, factors: removed, actor } });
+  await deps.audit.record({ type: 'mfa-removed', outcome: 'success', userId: user.id, actorId: actor, detail: { reset: true, factors: removed, actor } });
   const mail = deps.mailer ? deps.mailer.send(factorChangeMail({ to: user.email, change: 'mfa-reset' })) : Promise.resolve();
   return { removed, mail };
 }

@@ -1,28 +1,31 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { apiError } from '../../errors/catalog.ts';
-import { emptyBody, errorResponse } from '../../http/schemas.ts';
+import { emptyBody } from '../../http/schemas.ts';
 import { clientInfo } from '../accounts/routes.ts';
-import { setDeviceCookie } from '../password-login/http.ts';
 import type { SessionAuth } from '../sessions/http.ts';
 import { publicSession, publicUser } from '../sessions/service.ts';
 import type { SessionRecord } from '../sessions/store.ts';
 import type { FirstPartyTokens } from '../tokens/first-party.ts';
-import { clearPendingCookie, pendingCookieValue } from './http.ts';
-import type { CodeFactorInput, FactorView, MfaService, TotpEnrolment } from './service.ts';
-import type { CompletedSignIn, MfaSignIn } from './sign-in.ts';
-
-const TAGS = ['mfa'];
-const code = { type: 'string', minLength: 1, maxLength: 64 } as const;
-const pendingFields = { mfa_token: { type: 'string', minLength: 1, maxLength: 128 }, client_id: { type: 'string', minLength: 1, maxLength: 128 } } as const;
-const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((status) => [status, errorResponse]));
-const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store');
-
-export function factorJSON(factor: FactorView): Record<string, unknown> {
-  return { id: factor.id, kind: factor.kind, name: factor.name, created_at: new Date(factor.createdAt).toISOString(), last_used_at: factor.lastUsedAt === null ? null : new Date(factor.lastUsedAt).toISOString() };
-}
+import { appSignIn, channelOf, code, credentialField, errors, factorJSON, noStore, pendingFields, signInAnswer, TAGS } from './api-answer.ts';
+import { registerPasskeyRoutes, sessionBinding } from './passkey-routes.ts';
+import { pendingBinding } from './passkeys.ts';
+import type { MfaService, SecondFactorInput, TotpEnrolment } from './service.ts';
+import type { MfaSignIn } from './sign-in.ts';
 
 function enrolmentJSON(enrolment: TotpEnrolment): Record<string, unknown> {
   return { enrolment_id: enrolment.enrolmentId, secret: enrolment.secret, otpauth_uri: enrolment.otpauthUri, qr_svg: enrolment.qrSvg };
+}
+
+type SecondFactorBody = { method: 'totp' | 'recovery_code' | 'passkey'; code?: string; credential?: Record<string, unknown> };
+
+/** A second factor from a JSON body: a code, or a passkey's assertion answering a challenge bound to `binding`. */
+function secondFactorOf(body: SecondFactorBody, binding: string | undefined): SecondFactorInput {
+  if (body.method === 'passkey') {
+    if (body.credential === undefined) throw apiError('invalid_request', 'Send the passkey\'s answer as credential.');
+    return { method: 'passkey', credential: JSON.stringify(body.credential), binding };
+  }
+  if (body.code === undefined) throw apiError('invalid_request', 'Send the code.');
+  return { method: body.method, code: body.code };
 }
 
 /**
@@ -38,36 +41,11 @@ export function registerMfaRoutes(app: FastifyInstance, deps: { mfa: MfaService;
     await mfa.requireRecentSecondFactor(record);
   }
 
-  /** Whose pending sign-in: a first-party app's (token + client_id) or this browser's (cookie). */
-  function channelOf(request: FastifyRequest<{ Body: { mfa_token?: string; client_id?: string } }>): { token: string | undefined; channel: string } {
-    const body = request.body ?? {};
-    if (body.mfa_token !== undefined || body.client_id !== undefined) {
-      if (body.mfa_token === undefined || body.client_id === undefined) throw apiError('invalid_request', 'Send mfa_token together with client_id.');
-      return { token: body.mfa_token, channel: `client:${body.client_id}` };
-    }
-    return { token: pendingCookieValue(request), channel: 'cookie' };
-  }
-
-  async function answer(request: FastifyRequest<{ Body: { client_id?: string } }>, reply: FastifyReply, result: CompletedSignIn): Promise<Record<string, unknown>> {
-    noStore(reply);
-    const extra = result.recoveryCodes ? { recovery_codes: result.recoveryCodes } : {};
-    if (request.body?.client_id !== undefined) {
-      if (!deps.firstPartyTokens) throw apiError('unauthorized_client', 'Token sign-in is not available.');
-      const client = await deps.firstPartyTokens.client(request.body.client_id);
-      return { ...(await deps.firstPartyTokens.issue(client, result)), device_token: result.device, ...extra };
-    }
-    // SEC-SESS-01/02: the session exists only now, under a new id; the pending cookie goes.
-    clearPendingCookie(reply);
-    auth.setCookie(reply, result.token);
-    setDeviceCookie(reply, result.device);
-    return { user: publicUser(result.user), session: publicSession(result.session, result.session.id), ...extra };
-  }
-
   const secondFactorBody = {
     type: 'object',
     additionalProperties: false,
-    required: ['method', 'code'],
-    properties: { method: { type: 'string', enum: ['totp', 'recovery_code'] }, code, ...pendingFields },
+    required: ['method'],
+    properties: { method: { type: 'string', enum: ['totp', 'recovery_code', 'passkey'] }, code, credential: credentialField, ...pendingFields },
   } as const;
 
   app.get('/api/auth/mfa', {
@@ -80,7 +58,7 @@ export function registerMfaRoutes(app: FastifyInstance, deps: { mfa: MfaService;
   });
 
   app.post('/api/auth/mfa/totp', {
-    schema: { tags: TAGS, summary: 'Start adding an authenticator app: a secret, its otpauth:// URI and QR code (SVG). Confirm with a first code.', body: emptyBody, response: errors(401, 403, 409) },
+    schema: { tags: TAGS, summary: 'Start adding an authenticator app: a secret, its otpauth:// URI and QR code (SVG). Confirm with a first code; until then (or 10 minutes) every call returns the same set-up.', body: emptyBody, response: errors(401, 403, 409) },
   }, async (request, reply) => {
     const record = await auth.require(request);
     if (await mfa.hasFactors(record.user.id)) await requireRecent(record);
@@ -128,16 +106,19 @@ export function registerMfaRoutes(app: FastifyInstance, deps: { mfa: MfaService;
     return reply.code(204).send();
   });
 
-  app.post<{ Body: CodeFactorInput & { mfa_token?: string; client_id?: string } }>('/api/auth/mfa/verify', {
-    schema: { tags: TAGS, summary: 'Second step of a sign-in that answered mfa_required: a TOTP or recovery code. Browsers: the pending cookie; apps: mfa_token + client_id. Answers like sign-in.', body: secondFactorBody, response: errors(400, 401, 429) },
+  app.post<{ Body: SecondFactorBody & { mfa_token?: string; client_id?: string } }>('/api/auth/mfa/verify', {
+    schema: { tags: TAGS, summary: 'Second step of a sign-in that answered mfa_required: a TOTP or recovery code, or a passkey\'s assertion (credential) answering POST /api/auth/mfa/passkey/options. Browsers: the pending cookie; apps: mfa_token + client_id (and a DPoP proof for this URL to bind the tokens). Answers like sign-in.', body: secondFactorBody, response: errors(400, 401, 429) },
   }, async (request, reply) => {
     const { token, channel } = channelOf(request);
-    const result = await signIn.complete(token, channel, { method: request.body.method, code: request.body.code }, clientInfo(request));
-    return answer(request, reply, result);
+    const factor = secondFactorOf(request.body, pendingBinding(token));
+    // A first-party app's client and DPoP proof (htu: this route) are checked before the factor.
+    const app = await appSignIn(deps, request, reply);
+    const result = await signIn.complete(token, channel, factor, clientInfo(request));
+    return signInAnswer(deps, app, reply, result);
   });
 
   app.post<{ Body: { mfa_token?: string; client_id?: string } }>('/api/auth/mfa/enrol/totp', {
-    schema: { tags: TAGS, summary: 'When sign-in answered mfa_required with enrolment_required: start adding an authenticator app.', body: { type: 'object', additionalProperties: false, properties: pendingFields }, response: errors(400, 401, 409) },
+    schema: { tags: TAGS, summary: 'When sign-in answered mfa_required with enrolment_required: start adding an authenticator app. Until confirmed (or 10 minutes), every call returns the same set-up, so a scanned QR code stays valid.', body: { type: 'object', additionalProperties: false, properties: pendingFields }, response: errors(400, 401, 409) },
   }, async (request, reply) => {
     const { token, channel } = channelOf(request);
     noStore(reply);
@@ -147,28 +128,31 @@ export function registerMfaRoutes(app: FastifyInstance, deps: { mfa: MfaService;
   app.post<{ Body: { enrolment_id: string; code: string; name?: string; mfa_token?: string; client_id?: string } }>('/api/auth/mfa/enrol/totp/confirm', {
     schema: {
       tags: TAGS,
-      summary: 'Confirm the new authenticator app with its first code: completes the sign-in and returns the recovery codes once.',
+      summary: 'Confirm the new authenticator app with its first code: completes the sign-in and returns the recovery codes once. A first-party app (client_id) gets tokens, bound to its key with a DPoP proof for this URL.',
       body: { type: 'object', additionalProperties: false, required: ['enrolment_id', 'code'], properties: { enrolment_id: { type: 'string', maxLength: 64 }, code, name: { type: 'string', maxLength: 64 }, ...pendingFields } },
       response: errors(400, 401, 429),
     },
   }, async (request, reply) => {
     const { token, channel } = channelOf(request);
+    const app = await appSignIn(deps, request, reply);
     const result = await signIn.completeEnrolment(token, channel, { enrolmentId: request.body.enrolment_id, code: request.body.code, name: request.body.name }, clientInfo(request));
-    return answer(request, reply, result);
+    return signInAnswer(deps, app, reply, result);
   });
 
-  app.post<{ Body: CodeFactorInput }>('/api/auth/mfa/step-up', {
+  app.post<{ Body: SecondFactorBody }>('/api/auth/mfa/step-up', {
     schema: {
       tags: TAGS,
-      summary: 'Prove a second factor in a signed-in session: a new session (new cookie) whose amr includes mfa.',
-      body: { type: 'object', additionalProperties: false, required: ['method', 'code'], properties: { method: secondFactorBody.properties.method, code } },
+      summary: 'Prove a second factor in a signed-in session (a code, or a passkey answering POST /api/auth/mfa/step-up/passkey/options): a new session (new cookie) whose amr includes mfa.',
+      body: { type: 'object', additionalProperties: false, required: ['method'], properties: { method: secondFactorBody.properties.method, code, credential: credentialField } },
       response: errors(400, 401, 429),
     },
   }, async (request, reply) => {
     const record = await auth.require(request);
-    const { token, record: next } = await signIn.stepUp(record, { method: request.body.method, code: request.body.code }, clientInfo(request));
+    const { token, record: next } = await signIn.stepUp(record, secondFactorOf(request.body, sessionBinding(record)), clientInfo(request));
     auth.setCookie(reply, token);
     noStore(reply);
     return { user: publicUser(next.user), session: publicSession(next.session, next.session.id) };
   });
+
+  registerPasskeyRoutes(app, deps);
 }

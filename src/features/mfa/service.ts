@@ -1,6 +1,5 @@
-import { renderSVG } from 'uqr';
 import { apiError } from '../../errors/catalog.ts';
-import { hashSecret, newId, randomBuffer, randomToken } from '../../crypto/random.ts';
+import { newId } from '../../crypto/random.ts';
 import { open, seal } from '../../crypto/seal.ts';
 import type { EphemeralStore } from '../../storage/ephemeral/types.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -16,11 +15,14 @@ import { MfaRequiredError } from './errors.ts';
 import { factorChangeMail, type FactorChange } from './mails.ts';
 import { createPendingStore, PENDING_TTL_MS, type PendingSignIn } from './pending.ts';
 import { mfaRequiredFor, recentSecondFactor, type MfaPolicyConfig } from './policy.ts';
-import { parseCredential, type Passkeys } from './passkeys.ts';
+import { parseCredential, passkeyMethods, type Passkeys } from './passkeys.ts';
 import { resetAllFactors } from './reset.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.ts';
 import type { Factor, MfaStore } from './store.ts';
-import { matchTotp, otpauthUri, TOTP_STEP_SECONDS, TOTP_SKEW_STEPS, base32Encode } from './totp.ts';
+import { matchTotp, TOTP_STEP_SECONDS, TOTP_SKEW_STEPS } from './totp.ts';
+import { createTotpEnrolments, type TotpEnrolment } from './totp-enrolment.ts';
+
+export type { TotpEnrolment } from './totp-enrolment.ts';
 
 export interface FactorView {
   id: string;
@@ -28,15 +30,6 @@ export interface FactorView {
   name: string;
   createdAt: number;
   lastUsedAt: number | null;
-}
-
-export interface TotpEnrolment {
-  enrolmentId: string;
-  /** Base32, for typing into an app; shown to the user once, never logged. */
-  secret: string;
-  otpauthUri: string;
-  /** The QR code of `otpauthUri`, SVG rendered here (uqr): no external image service. */
-  qrSvg: string;
 }
 
 /** What a second factor adds to the session's `amr` (RFC 8176). */
@@ -56,7 +49,6 @@ export interface Subject {
   trustedDeviceNonce?: string | undefined;
 }
 
-const ENROLMENT_TTL_MS = 10 * 60_000;
 const FIFTEEN_MINUTES = 15 * 60_000;
 const MAX_FACTORS = 10;
 const MAX_NAME = 64;
@@ -86,7 +78,7 @@ export function createMfaService(deps: {
   const pending = createPendingStore(ephemeral);
   const ipRule = { name: 'mfa:ip', limit: deps.config.signInLimitPerIp, windowMs: FIFTEEN_MINUTES };
   const enrolRule = { name: 'mfa:enrol', limit: 10, windowMs: FIFTEEN_MINUTES };
-  const enrolmentKey = (id: string) => `mfa:enrol:${hashSecret(id)}`;
+  const enrolments = createTotpEnrolments({ ephemeral, sealKey: deps.sealKey, issuerName: deps.issuerName });
   const secretContext = (factorId: string) => `mfa-totp:${factorId}`;
 
   function notify(email: string, change: FactorChange, name?: string): void {
@@ -138,6 +130,8 @@ export function createMfaService(deps: {
 
   return {
     pending,
+    /** The WebAuthn ceremonies, for the JSON API's options endpoints (the pages get them from the feature). */
+    passkeys: deps.passkeys,
 
     async factors(userId: string): Promise<{ factors: FactorView[]; recoveryCodesRemaining: number }> {
       const factors = await store.listFactors(userId);
@@ -178,33 +172,31 @@ export function createMfaService(deps: {
         enrol,
       };
       const token = await pending.begin(record);
-      throw new MfaRequiredError({ pendingToken: token, methods: enrol ? ['totp'] : methods, enrol, expiresInSeconds: PENDING_TTL_MS / 1000 });
+      throw new MfaRequiredError({ pendingToken: token, methods: enrol ? ['totp', 'passkey'] : methods, enrol, expiresInSeconds: PENDING_TTL_MS / 1000 });
     },
 
-    /** Starts a TOTP enrolment: a new secret, kept sealed in the ephemeral store until confirmed. */
+    /**
+     * Starts a TOTP enrolment, or resumes the user's pending one (totp-enrolment.ts: one per
+     * user, sealed, 10 minutes), so that the QR code already scanned stays valid after an error.
+     */
     async startTotp(userId: string, email: string): Promise<TotpEnrolment> {
       if ((await store.listFactors(userId)).length >= MAX_FACTORS) throw apiError('conflict', `At most ${MAX_FACTORS} second factors per account.`);
-      const secret = randomBuffer(20); // 160 bits, RFC 4226 §4 R6
-      const enrolmentId = randomToken(24);
-      await ephemeral.set(enrolmentKey(enrolmentId), JSON.stringify({ userId, secret: seal(deps.sealKey, secret.toString('base64url'), `mfa-enrol:${userId}`) }), ENROLMENT_TTL_MS);
-      const uri = otpauthUri({ issuer: deps.issuerName, account: email, secret });
-      return { enrolmentId, secret: base32Encode(secret), otpauthUri: uri, qrSvg: renderSVG(uri, { pixelSize: 5 }) };
+      return enrolments.start(userId, email);
     },
 
     /** Confirms with a first code; the factor counts from now. The first factor also gets recovery codes (returned once). */
     async confirmTotp(userId: string, email: string, input: { enrolmentId: string; code: string; name?: string | undefined }, client: ClientInfo): Promise<{ factor: FactorView; recoveryCodes: string[] | undefined }> {
       const decision = await deps.limiter.hit(enrolRule, userId);
       if (!decision.allowed) throw tooManyRequests(decision);
-      const text = /^[A-Za-z0-9_-]{32}$/.test(input.enrolmentId) ? await ephemeral.get(enrolmentKey(input.enrolmentId)) : null;
-      const saved = text === null ? undefined : (JSON.parse(text) as { userId: string; secret: string });
-      if (!saved || saved.userId !== userId) throw apiError('invalid_request', 'This set-up has expired. Start again.');
-      const secret = Buffer.from(open(deps.sealKey, saved.secret, `mfa-enrol:${userId}`), 'base64url');
+      const secret = await enrolments.secret(userId, input.enrolmentId);
+      if (!secret) throw apiError('invalid_request', 'This set-up has expired. Start again.');
       const step = matchTotp(secret, input.code.trim(), now());
       if (step === undefined) {
         await audit.record({ type: 'mfa-enrolled', outcome: 'failure', userId, ip: client.ip, userAgent: client.userAgent, detail: { kind: 'totp', reason: 'wrong code' } });
         throw apiError('invalid_mfa_code', 'That code is not correct. Check the time on your device and try the newest code.');
       }
-      if ((await ephemeral.consume(enrolmentKey(input.enrolmentId))) === null) throw apiError('invalid_request', 'This set-up was already completed.');
+      // A wrong code above kept the set-up (same secret on the next try); the right one uses it up.
+      if (!(await enrolments.finish(userId, input.enrolmentId))) throw apiError('invalid_request', 'This set-up was already completed.');
       const at = now();
       const id = newId(at);
       await ephemeral.setIfAbsent(`mfa:totp-used:${id}:${step}`, '1', (2 * TOTP_SKEW_STEPS + 2) * TOTP_STEP_SECONDS * 1000);
@@ -283,12 +275,12 @@ export function createMfaService(deps: {
     },
 
     /** Adds a passkey from a registration answer; the first factor also gets recovery codes (returned once). */
-    async addPasskey(user: { id: string; email: string }, input: { credential: string; binding: string | undefined; name?: string | undefined }, client: ClientInfo): Promise<{ factor: FactorView; recoveryCodes: string[] | undefined }> {
+    async addPasskey(user: { id: string; email: string }, input: { credential: string; binding: string | undefined; name?: string | undefined }, client: ClientInfo): Promise<{ factor: FactorView; recoveryCodes: string[] | undefined; methods: string[] }> {
       const decision = await deps.limiter.hit(enrolRule, user.id);
       if (!decision.allowed) throw tooManyRequests(decision);
       const existing = await store.listFactors(user.id);
       if (existing.length >= MAX_FACTORS) throw apiError('conflict', `At most ${MAX_FACTORS} second factors per account.`);
-      const credential = await deps.passkeys.verifyRegistration(user.id, input.binding, parseCredential(input.credential)).catch(async (error: unknown) => {
+      const { userVerified, ...credential } = await deps.passkeys.verifyRegistration(user.id, input.binding, parseCredential(input.credential)).catch(async (error: unknown) => {
         await audit.record({ type: 'mfa-enrolled', outcome: 'failure', userId: user.id, ip: client.ip, userAgent: client.userAgent, detail: { kind: 'passkey', reason: 'not verified' } });
         throw error;
       });
@@ -298,7 +290,8 @@ export function createMfaService(deps: {
       await audit.record({ type: 'mfa-enrolled', outcome: 'success', userId: user.id, ip: client.ip, userAgent: client.userAgent, detail: { kind: 'passkey', factor_id: factor.id, device_type: factor.deviceType ?? 'unknown' } });
       notify(user.email, 'passkey-added', factor.name);
       const recoveryCodes = existing.length === 0 || (await store.remainingRecoveryCodes(user.id)) === 0 ? await newRecoveryCodes(user.id) : undefined;
-      return { factor: view(factor), recoveryCodes };
+      // RFC 8176 values of the registration itself (possession of the new key; `user` with UV), for an enrolment that completes a sign-in.
+      return { factor: view(factor), recoveryCodes, methods: passkeyMethods(factor, userVerified) };
     },
 
     /**

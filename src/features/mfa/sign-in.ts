@@ -5,6 +5,8 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { SignInResult } from '../password-login/service.ts';
 import type { SessionService } from '../sessions/service.ts';
 import type { SessionRecord } from '../sessions/store.ts';
+import type { PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/server';
+import { pendingBinding } from './passkeys.ts';
 import type { PendingSignIn } from './pending.ts';
 import type { MfaService, SecondFactorInput, TotpEnrolment } from './service.ts';
 
@@ -93,12 +95,32 @@ export function createMfaSignIn(deps: {
       return finish(token!, pending, ['otp'], client, recoveryCodes);
     },
 
+    /**
+     * Required enrolment with a passkey: the registration options for the pending sign-in's user,
+     * the challenge bound to the pending sign-in itself (its cookie or mfa_token; there is no session yet).
+     */
+    async startPasskeyEnrolment(token: string | undefined, channel: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+      const pending = await pendingFor(token, channel);
+      if (!pending.enrol) throw apiError('invalid_request', 'This account already has a second factor.');
+      const user = await deps.users.findById(pending.userId);
+      if (!user || user.disabledAt !== null) throw apiError('unauthenticated', 'This sign-in has expired. Sign in again.');
+      return mfa.passkeys.registrationOptions({ id: user.id, email: user.email, name: user.name }, pendingBinding(token)!);
+    },
+
+    /** The new passkey's registration answer is the second factor of this sign-in (amr: hwk|swk, + user with UV). */
+    async completePasskeyEnrolment(token: string | undefined, channel: string, input: { credential: string; name?: string | undefined }, client: ClientInfo): Promise<CompletedSignIn> {
+      const pending = await pendingFor(token, channel);
+      if (!pending.enrol) throw apiError('invalid_request', 'This account already has a second factor.');
+      const { recoveryCodes, methods } = await mfa.addPasskey({ id: pending.userId, email: pending.email }, { credential: input.credential, binding: pendingBinding(token), name: input.name }, client);
+      return finish(token!, pending, methods, client, recoveryCodes);
+    },
+
     /** Passwordless sign-in with a discoverable passkey (docs/mfa.md): a new session, `amr` hwk|swk + user + mfa. */
-    async passwordless(input: { credential: string; binding: string | undefined; presentedDevice?: string | undefined }, client: ClientInfo): Promise<CompletedSignIn> {
+    async passwordless(input: { credential: string; binding: string | undefined; presentedDevice?: string | undefined; sessionLifetimeMs?: number | undefined }, client: ClientInfo): Promise<CompletedSignIn> {
       const { userId, methods } = await mfa.passwordless(input, client);
       const user = await deps.users.findById(userId);
       if (!user || user.disabledAt !== null) throw apiError('invalid_credentials', 'That passkey could not be verified.');
-      const { token, session } = await sessions.create(user.id, { ip: client.ip, userAgent: client.userAgent, authMethods: methods });
+      const { token, session } = await sessions.create(user.id, { ip: client.ip, userAgent: client.userAgent, authMethods: methods, ...(input.sessionLifetimeMs !== undefined ? { lifetimeMs: input.sessionLifetimeMs } : {}) });
       await audit.record({ type: 'sign-in', outcome: 'success', userId: user.id, ip: client.ip, userAgent: client.userAgent, detail: { method: methods.join(' '), session_id: session.id, mode: 'passwordless' } });
       return {
         token,

@@ -1,6 +1,7 @@
 import { apiError } from '../../errors/catalog.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { ADMIN_SCOPES } from '../admin/access.ts';
+import { type HeldPermissions, requirePermissions } from '../admin/privilege.ts';
 import type { Role, RoleStore } from './store.ts';
 
 /** The built-in role: not in the catalog, cannot be changed, grants every admin scope. */
@@ -12,6 +13,15 @@ export const MAX_PERMISSIONS = 100;
 
 export interface RoleView extends Role {
   builtIn: boolean;
+}
+
+/**
+ * Who changes the catalog: the audit's `actorId`, and what it holds (docs/admin.md, "No privilege
+ * escalation"): `all` for an admin session and the CLI, else its permissions or token scopes.
+ */
+export interface RoleActor {
+  id: string;
+  permissions: HeldPermissions;
 }
 
 export interface RoleInput {
@@ -57,29 +67,41 @@ export function createRoleCatalog(deps: { store: RoleStore; audit: AuditLog; now
 
     get: async (name: string): Promise<RoleView> => (name === BUILT_IN_ADMIN ? builtInAdmin() : { ...(await existing(name)), builtIn: false }),
 
-    create: async (input: RoleInput, actor: { id: string }): Promise<RoleView> => {
+    /** No privilege escalation: the new role may grant only what the actor holds. */
+    create: async (input: RoleInput, actor: RoleActor): Promise<RoleView> => {
       checkName(input.name);
+      const permissions = checkPermissions(input.permissions ?? []);
+      requirePermissions(actor.permissions, permissions, 'role-permissions', 'Creating a role needs every permission it grants');
       const at = now();
-      const role: Role = { name: input.name, description: input.description ?? null, permissions: checkPermissions(input.permissions ?? []), createdAt: at, updatedAt: at };
+      const role: Role = { name: input.name, description: input.description ?? null, permissions, createdAt: at, updatedAt: at };
       if (!(await store.create(role))) throw apiError('conflict', 'A role of this name exists.');
       await audit.record({ type: 'role-created', outcome: 'success', actorId: actor.id, detail: { role: role.name, permissions: role.permissions.join(' ') } });
       return { ...role, builtIn: false };
     },
 
-    /** `permissions` replaces the list; takes effect at the holders' next refresh or session check. */
-    update: async (name: string, input: { description?: string | null; permissions?: string[] }, actor: { id: string }): Promise<RoleView> => {
+    /**
+     * `permissions` replaces the list; takes effect at the holders' next refresh or session check.
+     * No privilege escalation: every permission added or removed must be the actor's (a holder of
+     * only admin:roles cannot widen its own role, nor strip what it could not grant).
+     */
+    update: async (name: string, input: { description?: string | null; permissions?: string[] }, actor: RoleActor): Promise<RoleView> => {
       checkName(name);
       const before = await existing(name);
       const permissions = input.permissions === undefined ? undefined : checkPermissions(input.permissions);
+      if (permissions !== undefined) {
+        const changed = [...permissions.filter((permission) => !before.permissions.includes(permission)), ...before.permissions.filter((permission) => !permissions.includes(permission))];
+        requirePermissions(actor.permissions, changed, 'role-permissions', 'Changing a role’s permissions needs every permission added or removed');
+      }
       if (!(await store.update(name, { ...(input.description === undefined ? {} : { description: input.description }), ...(permissions === undefined ? {} : { permissions }) }, now()))) throw apiError('not_found', 'No such role.');
       await audit.record({ type: 'role-updated', outcome: 'success', actorId: actor.id, detail: { role: name, from: before.permissions.join(' '), to: (permissions ?? before.permissions).join(' ') } });
       return { ...(await existing(name)), builtIn: false };
     },
 
     /** Refused while users hold the role: take it from them first, so nobody loses access by surprise. */
-    delete: async (name: string, actor: { id: string }): Promise<void> => {
+    delete: async (name: string, actor: RoleActor): Promise<void> => {
       checkName(name);
-      await existing(name);
+      // No privilege escalation: taking a role away from its holders needs what it granted.
+      requirePermissions(actor.permissions, (await existing(name)).permissions, 'role-permissions', 'Deleting a role needs every permission it grants');
       const holders = await store.holders(name);
       if (holders > 0) throw apiError('conflict', `${holders} user(s) hold this role; remove it from them first.`);
       if (!(await store.delete(name))) throw apiError('not_found', 'No such role.');

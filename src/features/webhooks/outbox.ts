@@ -9,7 +9,7 @@ import { createOutboxStore, type NewDelivery, type OutboxStore } from './store.t
 import { createSubscriptionRegistry, type SubscriptionRegistry } from './subscriptions.ts';
 import { createDeliveryWorker, type DeliveryWorker, type Preparer } from './worker.ts';
 
-export type OutboxConfig = Pick<Config, 'env' | 'webhookAllowedNetworks' | 'webhookTimeoutMs' | 'webhookGiveUpAfterSeconds' | 'webhookPollIntervalMs'>;
+export type OutboxConfig = Pick<Config, 'env' | 'webhookAllowedNetworks' | 'webhookTimeoutMs' | 'webhookGiveUpAfterSeconds' | 'webhookPollIntervalMs' | 'webhookRetentionDays'>;
 
 export interface Outbox {
   store: OutboxStore;
@@ -50,6 +50,7 @@ export function createOutbox(deps: { database: Database; config: OutboxConfig; s
     timeoutMs: config.webhookTimeoutMs,
     giveUpAfterMs: config.webhookGiveUpAfterSeconds * 1000,
     pollIntervalMs: config.webhookPollIntervalMs,
+    retentionMs: config.webhookRetentionDays * 86_400_000,
     now,
     onError: deps.onError,
   });

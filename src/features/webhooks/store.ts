@@ -52,6 +52,8 @@ export interface OutboxStore {
   listDeliveries(filter: { subscriptionId?: string; status?: DeliveryStatus; limit: number; before?: string }): Promise<DeliveryRow[]>;
   getDelivery(id: string): Promise<DeliveryRow | undefined>;
   attemptsOf(deliveryId: string): Promise<AttemptRow[]>;
+  /** Deletes up to `limit` delivered or dead rows completed before `before` (their attempts go by cascade); returns how many. */
+  pruneCompleted(before: number, limit: number): Promise<number>;
 }
 
 export function createOutboxStore(db: Kysely<DatabaseSchema>, dialect: DialectName): OutboxStore {
@@ -186,6 +188,28 @@ export function createOutboxStore(db: Kysely<DatabaseSchema>, dialect: DialectNa
       return query.orderBy('id', 'desc').limit(filter.limit).execute();
     },
     getDelivery: (id) => db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst(),
+    pruneCompleted: async (before, limit) => db.transaction().execute(async (trx) => {
+      const ids = (await trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('status', 'in', ['delivered', 'dead'])
+        .where('completed_at', '<', before)
+        .limit(limit)
+        .execute()).map((row) => row.id);
+      if (ids.length === 0) return 0;
+      // The conditions again on both deletes: a replay between the select and here made the row
+      // pending again, and then neither it nor its attempt history may go.
+      const stillDone = trx
+        .selectFrom('webhook_deliveries')
+        .select('id')
+        .where('id', 'in', ids)
+        .where('status', 'in', ['delivered', 'dead'])
+        .where('completed_at', '<', before);
+      // Attempts first: SQLite enforces the cascade only with foreign_keys on; explicit is portable.
+      await trx.deleteFrom('webhook_attempts').where('delivery_id', 'in', stillDone).execute();
+      const result = await trx.deleteFrom('webhook_deliveries').where('id', 'in', ids).where('status', 'in', ['delivered', 'dead']).where('completed_at', '<', before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    }),
     attemptsOf: async (deliveryId) => {
       const rows = await db.selectFrom('webhook_attempts').selectAll().where('delivery_id', '=', deliveryId).orderBy('attempt', 'asc').execute();
       return rows.map((row) => ({ attempt: Number(row.attempt), at: Number(row.at), statusCode: row.status_code === null ? null : Number(row.status_code), latencyMs: Number(row.latency_ms), error: row.error }));

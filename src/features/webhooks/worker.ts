@@ -7,6 +7,11 @@ import type { DestinationGuard } from './destination.ts';
 export const BACKOFF_BASE_MS = 5000;
 export const BACKOFF_MAX_MS = 3_600_000;
 const BATCH = 20;
+/** Completed rows are swept at most this often per instance, in batches of PRUNE_BATCH. */
+export const PRUNE_INTERVAL_MS = 3_600_000;
+const PRUNE_BATCH = 500;
+/** At most this many batches per sweep: a large backlog is worked off hour by hour, never holding up deliveries. */
+const PRUNE_MAX_BATCHES = 20;
 
 /**
  * What a delivery row becomes on the wire, decided at send time (the current URL and secret of
@@ -23,6 +28,8 @@ export interface DeliveryWorker {
   start(): void;
   /** Stops polling and waits for the cycle in flight. */
   stop(): Promise<void>;
+  /** Deletes completed rows past the retention (`retentionMs`); returns how many. Runs hourly from the poll; tests call it. */
+  prune(): Promise<number>;
 }
 
 /** The delay before attempt `failures + 1`: exponential with "equal jitter" (half fixed, half random). */
@@ -44,6 +51,8 @@ export function createDeliveryWorker(deps: {
   timeoutMs: number;
   giveUpAfterMs: number;
   pollIntervalMs: number;
+  /** How long delivered/dead rows are kept after they completed; 0 = forever. */
+  retentionMs?: number;
   now: () => number;
   random?: () => number;
   onError: (error: unknown, what: string) => void;
@@ -55,6 +64,21 @@ export function createDeliveryWorker(deps: {
   let again = false;
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
+  let lastPrune = -Infinity;
+  const retentionMs = deps.retentionMs ?? 0;
+
+  async function prune(): Promise<number> {
+    if (retentionMs <= 0) return 0;
+    lastPrune = deps.now();
+    const before = lastPrune - retentionMs;
+    let total = 0;
+    for (let batch = 0; batch < PRUNE_MAX_BATCHES; batch++) {
+      const removed = await deps.store.pruneCompleted(before, PRUNE_BATCH);
+      total += removed;
+      if (removed < PRUNE_BATCH) break;
+    }
+    return total;
+  }
 
   async function attempt(row: DeliveryRow): Promise<void> {
     const at = deps.now();
@@ -90,8 +114,10 @@ export function createDeliveryWorker(deps: {
       const rows = await deps.store.claimDue(id, now, now + leaseMs, BATCH);
       total += rows.length;
       await Promise.all(rows.map((row) => attempt(row).catch((error: unknown) => deps.onError(error, 'webhook delivery'))));
-      if (rows.length < BATCH) return total;
+      if (rows.length < BATCH) break;
     }
+    if (retentionMs > 0 && deps.now() - lastPrune >= PRUNE_INTERVAL_MS) await prune().catch((error: unknown) => deps.onError(error, 'webhook retention'));
+    return total;
   }
 
   function runDue(): Promise<number> {
@@ -126,6 +152,7 @@ export function createDeliveryWorker(deps: {
   return {
     runDue,
     kick,
+    prune,
     start() {
       if (deps.pollIntervalMs === 0 || !stopped) return;
       stopped = false;

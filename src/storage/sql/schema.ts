@@ -125,6 +125,13 @@ export interface ClientsTable {
   backchannel_logout_session_required: ColumnType<number, number | undefined, number>;
   /** RFC 9126 §6 (migration 0012; default 0). */
   require_pushed_authorization_requests: ColumnType<number, number | undefined, number>;
+  /** RFC 7591 §2 branding (migration 0015): null = none. */
+  logo_uri: ColumnType<string | null, string | null | undefined, string | null>;
+  client_uri: ColumnType<string | null, string | null | undefined, string | null>;
+  policy_uri: ColumnType<string | null, string | null | undefined, string | null>;
+  tos_uri: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON list of email addresses. */
+  contacts: ColumnType<string, string | undefined, string>;
 }
 
 export interface GrantsTable {

@@ -2,6 +2,7 @@
  * The account page and the mail-link pages through `app.inject()`: sessions list and revoke,
  * password change, profile, email verification (GET never consumes the link) and password
  * reset (SEC-PWD-16), and service errors shown in place with their status (429 + Retry-After).
+ * Translations, field errors and the language setting: test/ui/account-page.test.ts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,7 +59,8 @@ describe('account page', () => {
     const page = await laptop.get('/account');
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /Chrome on Linux<\/strong> <span class="tag">This device<\/span>/);
-    assert.match(page.body, /Safari on iOS<\/strong><\/p>/);
+    assert.match(page.body, /Safari on iPhone<\/strong><\/p>/);
+    assert.match(page.body, /<details>\n<summary>Browser details<\/summary>\n<p class="ua">Mozilla\/5\.0 \(iPhone;/, 'the full string on demand');
     assert.equal(page.body.match(/This device/g)?.length, 1);
     assert.match(page.body, /IP address: 127\.0\.0\.1/);
     assert.match(page.body, /<time datetime="\d{4}-\d\d-\d\dT/);
@@ -110,10 +112,11 @@ describe('account page', () => {
     assert.equal(response.headers.location, '/account?notice=profile-saved');
     const page = await b.get('/account?notice=profile-saved');
     assert.ok(page.body.includes('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"'));
-    assert.doesNotMatch(page.body, /<script/);
+    assert.doesNotMatch(page.body, /<script>alert/);
     const tooLong = await accountAction(b, '/account/profile', { name: 'x'.repeat(201) });
     assert.equal(tooLong.statusCode, 400);
     assert.match(tooLong.body, /role="alert"/);
+    assert.match(tooLong.body, /<p class="field-error" id="name-error">The name can be at most 200 characters\.<\/p>\n<input id="name" [^>]*value="x{201}"[^>]* aria-invalid="true" aria-describedby="name-error">/, 'the error next to the field, the typed value kept');
   });
 
   it('changes the password: wrong current password → 401 in place; success rotates this session and ends the others', async () => {
@@ -122,7 +125,8 @@ describe('account page', () => {
     const other = await signIn(user);
     const wrong = await accountAction(b, '/account/password', { current_password: 'not it', new_password: 'a brand new passphrase' });
     assert.equal(wrong.statusCode, 401);
-    assert.match(wrong.body, /<h2 id="password">Change password<\/h2>\n<div class="alert" role="alert">/);
+    assert.match(wrong.body, /<p class="field-error" id="current-password-error">The current password is not correct\.<\/p>\n<input id="current-password" [^>]* aria-invalid="true" aria-describedby="current-password-error">/);
+    assert.match(wrong.body, /data-error-summary[^>]*>\n<h2 id="error-summary-title">There is a problem<\/h2>\n<ul>\n<li><a href="#current-password">/);
     assert.doesNotMatch(wrong.body, /not it|a brand new passphrase/);
     const before = b.jar.get(t.config.sessionCookieName);
     const changed = await accountAction(b, '/account/password', { current_password: PASSWORD, new_password: 'a brand new passphrase' });

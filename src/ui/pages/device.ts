@@ -4,17 +4,20 @@ import type { Csrf } from '../../http/csrf.ts';
 import type { AuditLog } from '../../features/audit/audit-log.ts';
 import type { ClientStore } from '../../features/clients/store.ts';
 import type { ConsentStore } from '../../features/oauth/consents/store.ts';
-import { SCOPE_TEXT } from '../../features/oauth/authorize/routes.ts';
+import { clientBrand } from '../../features/oauth/authorize/consent-page.ts';
+import type { Client } from '../../features/clients/model.ts';
 import type { DeviceInteraction, DeviceState } from '../../features/oauth/device/state.ts';
 import { displayUserCode, normalizeUserCode } from '../../features/oauth/device/user-code.ts';
 import { clientKey } from '../../features/rate-limit/client-key.ts';
-import { tooManyRequests, type RateLimiter, type RateLimitRule } from '../../features/rate-limit/limiter.ts';
+import { type RateLimiter, type RateLimitRule } from '../../features/rate-limit/limiter.ts';
 import type { SessionAuth } from '../../features/sessions/http.ts';
 import { sendErrorPage } from '../error-page.ts';
-import { alertBox, checkedForm, csrfInput, field, hiddenInput, input } from '../forms.ts';
+import { checkedForm, errorSummary, csrfInput, field, hiddenInput, input } from '../forms.ts';
 import { html } from '../html.ts';
+import { translator, translatorFor, type MessageKey } from '../i18n/index.ts';
 import { sendPage } from '../layout.ts';
 import { PAGE_GET, pagePost, queryParam } from '../routes.ts';
+import { scopeDescriptions } from '../scopes.ts';
 
 export interface DevicePagesDeps {
   state: DeviceState;
@@ -49,19 +52,26 @@ export function registerDevicePages(app: FastifyInstance, deps: DevicePagesDeps)
   const rule: RateLimitRule = { name: 'device-user-code:ip', limit: deps.attemptsPerIp, windowMs: 15 * 60_000 };
 
   function codeForm(request: FastifyRequest, reply: FastifyReply, view: { userCode?: string; error?: string; status?: number; headers?: Readonly<Record<string, string>> }): FastifyReply {
+    const tr = translatorFor(request);
     return sendPage(reply, {
-      title: 'Connect a device',
+      title: tr.t('oauth.device.title'),
       ...(view.status ? { status: view.status } : {}),
       ...(view.headers ? { headers: view.headers } : {}),
-      body: html`<h1>Connect a device</h1>
-${alertBox(view.error)}
-<p>Enter the code shown on your TV, console or command line.</p>
+      body: html`<h1>${tr.t('oauth.device.title')}</h1>
+${errorSummary(tr.t('common.errorSummary', { count: 1 }), view.error ? [{ field: 'user_code', message: view.error }] : [])}
+<p>${tr.t('oauth.device.intro')}</p>
 <form method="post" action="/device" novalidate>
 ${csrfInput(csrf.formToken(request, reply))}
-${input({ name: 'user_code', label: 'Code', type: 'text', autocomplete: 'one-time-code', value: view.userCode, required: true, maxLength: 64, hint: 'Eight letters, for example BDFH-JKLM. Upper or lower case.' })}
-<button type="submit">Continue</button>
+${input({ name: 'user_code', label: tr.t('oauth.device.codeLabel'), type: 'text', autocomplete: 'one-time-code', value: view.userCode, required: true, maxLength: 64, hint: tr.t('oauth.device.codeHint'), ...(view.error ? { error: view.error } : {}) })}
+<button type="submit">${tr.t('oauth.device.continue')}</button>
 </form>`,
     });
+  }
+
+  /** An error page for this flow: its text in the page's language, its link back to the code form. */
+  function fail(request: FastifyRequest, reply: FastifyReply, code: 'invalid_request' | 'invalid_client' | 'unauthenticated', key: MessageKey): FastifyReply {
+    const tr = translatorFor(request);
+    return sendErrorPage(request, reply, apiError(code, translator('en').t(key)), { message: tr.t(key), back: { href: '/device', label: tr.t('oauth.device.enterCode') } });
   }
 
   app.get('/device', PAGE_GET, async (request, reply) => {
@@ -76,19 +86,20 @@ ${input({ name: 'user_code', label: 'Code', type: 'text', autocomplete: 'one-tim
     // Guessing budget shared by every instance: only wrong codes count (SEC-PWD-12 style).
     const budget = await deps.limiter.peek(rule, ip);
     if (!budget.allowed) {
-      const error = tooManyRequests(budget);
-      return codeForm(request, reply, { userCode: typed.slice(0, 64), error: error.description, status: error.status, headers: error.headers });
+      const seconds = Math.max(1, Math.ceil(budget.retryAfterSeconds));
+      const tr = translatorFor(request);
+      return codeForm(request, reply, { userCode: typed.slice(0, 64), error: tr.t('oauth.device.tooManyAttempts', { duration: tr.duration(seconds) }), status: 429, headers: { 'retry-after': String(seconds) } });
     }
     const found = await state.lookup(typed);
     if (!found) {
       await deps.limiter.hit(rule, ip);
-      return codeForm(request, reply, { userCode: typed.slice(0, 64), error: 'That code is not valid or has expired. Check the code on your device.', status: 400 });
+      return codeForm(request, reply, { userCode: typed.slice(0, 64), error: translatorFor(request).t('oauth.device.invalidCode'), status: 400 });
     }
     const interaction = await state.saveInteraction({ deviceKey: found.deviceKey, userCodeKey: found.userCodeKey, userCode: displayUserCode(normalizeUserCode(typed)!), expiresAt: found.record.expiresAt });
     return reply.redirect(`${CONFIRM}?interaction=${interaction.id}`, 303);
   });
 
-  const gone = (request: FastifyRequest, reply: FastifyReply) => sendErrorPage(request, reply, apiError('invalid_request', 'This code has expired or was already used. Start again on your device.'));
+  const gone = (request: FastifyRequest, reply: FastifyReply) => fail(request, reply, 'invalid_request', 'oauth.device.gone');
 
   app.get(CONFIRM, PAGE_GET, async (request, reply) => {
     const interaction = await state.interaction(queryParam(request, 'interaction') ?? '');
@@ -100,23 +111,26 @@ ${input({ name: 'user_code', label: 'Code', type: 'text', autocomplete: 'one-tim
     if (interaction.sessionId !== undefined && interaction.sessionId !== session.session.id) return gone(request, reply);
     if (interaction.sessionId === undefined) await state.updateInteraction({ ...interaction, sessionId: session.session.id });
     const client = await deps.clients.get(record.clientId);
-    if (!client) return sendErrorPage(request, reply, apiError('invalid_client', 'This application is no longer registered.'));
-    return confirmPage(request, reply, { interaction, clientName: client.name, clientId: client.clientId, scope: record.scope, email: session.user.email });
+    if (!client) return fail(request, reply, 'invalid_client', 'oauth.error.clientGone');
+    return confirmPage(request, reply, { interaction, client, scope: record.scope, email: session.user.email });
   });
 
-  function confirmPage(request: FastifyRequest, reply: FastifyReply, view: { interaction: DeviceInteraction; clientName: string; clientId: string; scope: string[]; email: string }): FastifyReply {
+  function confirmPage(request: FastifyRequest, reply: FastifyReply, view: { interaction: DeviceInteraction; client: Client; scope: string[]; email: string }): FastifyReply {
+    const tr = translatorFor(request);
+    const name = html`<strong>${view.client.name}</strong>`;
     return sendPage(reply, {
-      title: `Allow ${view.clientName}?`,
-      body: html`<h1>Allow <strong>${view.clientName}</strong> on your device?</h1>
-<p>Signed in as <strong>${view.email}</strong>.</p>
-<p>Check that your device shows this code: <strong class="user-code">${view.interaction.userCode}</strong>. If it does not, or you did not start this yourself, press Deny.</p>
-<p><strong>${view.clientName}</strong> (<code>${view.clientId}</code>) asks to:</p>
-<ul>${view.scope.map((scope) => html`<li>${SCOPE_TEXT[scope] ?? `Use “${scope}”`}</li>`)}</ul>
+      title: tr.t('oauth.device.confirmTitle', { client: view.client.name }),
+      client: clientBrand(view.client),
+      body: html`<h1>${tr.tHtml('oauth.device.confirmHeading', { client: name })}</h1>
+<p>${tr.tHtml('oauth.consent.signedInAs', { email: html`<strong>${view.email}</strong>` })}</p>
+<p>${tr.tHtml('oauth.device.checkCode', { code: html`<strong class="user-code">${view.interaction.userCode}</strong>` })}</p>
+<p>${tr.tHtml('oauth.consent.wantsTo', { client: name, clientId: html`<code>${view.client.clientId}</code>` })}</p>
+<ul>${scopeDescriptions(tr, view.scope).map((text) => html`<li>${text}</li>`)}</ul>
 <form method="post" action="${CONFIRM}">
 ${csrfInput(csrf.formToken(request, reply))}
 ${hiddenInput('interaction', view.interaction.id)}
-<button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+<button type="submit" name="decision" value="allow">${tr.t('oauth.consent.allow')}</button>
+<button type="submit" name="decision" value="deny" class="secondary">${tr.t('oauth.consent.deny')}</button>
 </form>`,
     });
   }
@@ -124,7 +138,7 @@ ${hiddenInput('interaction', view.interaction.id)}
   app.post(CONFIRM, pagePost(csrf), async (request, reply) => {
     const fields = checkedForm(request, csrf);
     const session = await auth.current(request);
-    if (!session) return sendErrorPage(request, reply, apiError('unauthenticated', 'Your session ended. Start again on your device.'));
+    if (!session) return fail(request, reply, 'unauthenticated', 'oauth.device.sessionEnded');
     const interaction = await state.interaction(field(fields, 'interaction'));
     // Bound to one browser session: an answer from another browser is refused (SEC-OAUTH-30).
     if (!interaction || interaction.sessionId !== session.session.id) return gone(request, reply);
@@ -132,12 +146,16 @@ ${hiddenInput('interaction', view.interaction.id)}
     const approved = field(fields, 'decision') === 'allow';
     const answered = record !== undefined && await state.answer(interaction, { approved, userId: session.user.id, sessionId: session.session.id, authTime: session.session.authTime, amr: session.session.authMethods });
     if (!answered) return gone(request, reply);
+    const tr = translatorFor(request);
+    const client = await deps.clients.get(record.clientId);
+    const clientName = client?.name ?? record.clientId;
+    const brand = client ? { client: clientBrand(client) } : {};
     if (!approved) {
       await deps.audit.record({ type: 'consent-granted', outcome: 'failure', userId: session.user.id, detail: { client_id: record.clientId, reason: 'denied', flow: 'device' } });
-      return sendPage(reply, { title: 'Request denied', body: html`<h1>Request denied</h1><p>The device was not connected to your account. You can close this page.</p>` });
+      return sendPage(reply, { title: tr.t('oauth.device.deniedTitle'), ...brand, body: html`<h1>${tr.t('oauth.device.deniedTitle')}</h1><p>${tr.t('oauth.device.deniedText', { client: clientName })}</p>` });
     }
     await deps.consents.grant(session.user.id, record.clientId, record.scope, deps.now());
     await deps.audit.record({ type: 'consent-granted', outcome: 'success', userId: session.user.id, detail: { client_id: record.clientId, scope: record.scope.join(' '), flow: 'device' } });
-    return sendPage(reply, { title: 'Device connected', body: html`<h1>Device connected</h1><div class="notice" role="status"><p>You are all set. Return to your device; it continues on its own.</p></div>` });
+    return sendPage(reply, { title: tr.t('oauth.device.connectedTitle'), ...brand, body: html`<h1>${tr.t('oauth.device.connectedTitle')}</h1><div class="notice" role="status"><p>${tr.t('oauth.device.connectedText', { client: clientName })}</p></div>` });
   });
 }

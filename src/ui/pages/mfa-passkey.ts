@@ -1,53 +1,39 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { randomToken } from '../../crypto/random.ts';
-import { hostCookie, readCookie } from '../../http/cookies.ts';
-import { CEREMONY_TTL_MS } from '../../features/mfa/passkeys.ts';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { csrfInput, hiddenInput, input } from '../forms.ts';
 import { html, type SafeHtml } from '../html.ts';
+import type { Translator } from '../i18n/index.ts';
 
 /**
  * The browser side of passkeys. Pages stay script-free except where a passkey is offered: there
  * the page loads @simplewebauthn/browser's bundle and the glue below, each `<script>` allowed by
  * the page's CSP nonce (src/ui/layout.ts). The ceremony's options travel in a `data-options`
- * attribute; the answer goes back in an ordinary form post (with its CSRF token), so the server
- * side is the same form handling as every other page.
+ * attribute and its one user-visible message, already translated, in `data-failed`; the answer
+ * goes back in an ordinary form post (with its CSRF token), so the server side is the same form
+ * handling as every other page. The challenge's browser binding (the `__Host-gatehouse-webauthn`
+ * cookie) is the JSON API's as well: `ceremonyCookieBinding` / `ceremonyCookieValue` in
+ * src/features/mfa/http.ts.
  */
 
 export const WEBAUTHN_LIBRARY_PATH = '/assets/simplewebauthn-browser.js';
 export const PASSKEY_GLUE_PATH = '/assets/passkeys.js';
 export const PASSKEY_SCRIPTS: readonly string[] = [WEBAUTHN_LIBRARY_PATH, PASSKEY_GLUE_PATH];
 
-/** The cookie that binds a WebAuthn challenge to this browser (HttpOnly, 5 minutes). */
-export const CEREMONY_COOKIE = '__Host-gatehouse-webauthn';
-
-/** This browser's ceremony binding: the one it has (a tab each may run a ceremony), else a new one. */
-export function ceremonyBinding(request: FastifyRequest, reply: FastifyReply): string {
-  const present = readCookie(request.headers.cookie, CEREMONY_COOKIE);
-  const binding = present && /^[A-Za-z0-9_-]{43}$/.test(present) ? present : randomToken(32);
-  reply.header('set-cookie', hostCookie(CEREMONY_COOKIE, binding, { maxAgeSeconds: CEREMONY_TTL_MS / 1000 }));
-  return binding;
-}
-
-export function ceremonyCookieValue(request: FastifyRequest): string | undefined {
-  return readCookie(request.headers.cookie, CEREMONY_COOKIE);
-}
-
 /**
  * A form the glue script drives: hidden until the script finds WebAuthn (no-JS browsers see the
  * other ways in), then on submit runs the ceremony and posts its answer as `credential`.
  * `autofill`: also start a conditional-mediation request (passkeys offered in the username field's autofill).
  */
-export function passkeyForm(options: { ceremony: 'register' | 'authenticate'; optionsJSON: unknown; action: string; csrfToken: string; button: string; returnTo?: string | undefined; method?: string; autofill?: boolean; nameField?: boolean }): SafeHtml {
-  return html`<form method="post" action="${options.action}" class="passkey" data-webauthn="${options.ceremony}" data-options="${JSON.stringify(options.optionsJSON)}"${options.autofill ? html` data-autofill=""` : ''} hidden>
+export function passkeyForm(tr: Translator, options: { ceremony: 'register' | 'authenticate'; optionsJSON: unknown; action: string; csrfToken: string; button: string; returnTo?: string | undefined; method?: string; autofill?: boolean; nameField?: boolean; secondary?: boolean }): SafeHtml {
+  return html`<form method="post" action="${options.action}" class="passkey" data-webauthn="${options.ceremony}" data-options="${JSON.stringify(options.optionsJSON)}" data-failed="${tr.t('mfa.passkey.notUsed')}"${options.autofill ? html` data-autofill=""` : ''} hidden>
 ${csrfInput(options.csrfToken)}
 ${options.returnTo ? hiddenInput('return_to', options.returnTo) : ''}
 ${options.method ? hiddenInput('method', options.method) : ''}
 <input type="hidden" name="credential" value="">
-${options.nameField ? input({ name: 'name', label: 'Name (so you can tell your passkeys apart)', type: 'text', autocomplete: 'off', value: 'Passkey', maxLength: 64, id: 'passkey-name' }) : ''}
-<button type="submit">${options.button}</button>
+${options.nameField ? input({ name: 'name', label: tr.t('mfa.passkey.nameLabel'), type: 'text', autocomplete: 'off', value: tr.t('mfa.passkey.defaultName'), maxLength: 64, id: 'passkey-name' }) : ''}
+<button type="submit"${options.secondary ? html` class="secondary"` : ''}>${options.button}</button>
 <p class="hint" role="status" aria-live="polite"></p>
 </form>`;
 }
@@ -68,7 +54,8 @@ const GLUE = `'use strict';
         field.value = JSON.stringify(answer);
         form.submit();
       }, function (error) {
-        if (!autofill && status) status.textContent = 'The passkey was not used (' + (error && error.name ? error.name : 'error') + '). Try again or use another way.';
+        // The message comes translated from the page (data-failed); the error's name helps support.
+        if (!autofill && status) status.textContent = form.getAttribute('data-failed') + (error && error.name ? ' (' + error.name + ')' : '');
       });
     }
     form.hidden = false;

@@ -4,12 +4,15 @@ import type { Passkeys } from '../../features/mfa/passkeys.ts';
 import type { CompletedSignIn } from '../../features/mfa/sign-in.ts';
 import { presentedDevice } from '../../features/password-login/http.ts';
 import { alertBox, checkedForm, field } from '../forms.ts';
+import { translatorFor } from '../i18n/index.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { sendPage } from '../layout.ts';
 import { DEFAULT_RETURN_TO, safeReturnTo } from '../return-to.ts';
 import { attempt, pagePost } from '../routes.ts';
-import { ceremonyBinding, ceremonyCookieValue, PASSKEY_SCRIPTS, passkeyForm } from './mfa-passkey.ts';
+import { ceremonyCookieBinding, ceremonyCookieValue } from '../../features/mfa/http.ts';
+import { PASSKEY_SCRIPTS, passkeyForm } from './mfa-passkey.ts';
 import type { MfaPagesDeps } from './mfa.ts';
+import { mfaServiceError } from './mfa-view.ts';
 
 export const PASSWORDLESS_PATH = '/login/passkey';
 
@@ -20,9 +23,10 @@ export const PASSWORDLESS_PATH = '/login/passkey';
  */
 export function passkeySignInBlock(passkeys: Passkeys) {
   return async (request: FastifyRequest, reply: FastifyReply, view: { csrfToken: string; returnTo?: string | undefined }): Promise<{ body: SafeHtml; scripts: readonly string[] }> => {
-    const options = await passkeys.authenticationOptions('passwordless', ceremonyBinding(request, reply), null);
+    const options = await passkeys.authenticationOptions('passwordless', ceremonyCookieBinding(request, reply), null);
+    const tr = translatorFor(request);
     return {
-      body: passkeyForm({ ceremony: 'authenticate', optionsJSON: options, action: PASSWORDLESS_PATH, csrfToken: view.csrfToken, button: 'Sign in with a passkey', returnTo: view.returnTo, autofill: true }),
+      body: passkeyForm(tr, { ceremony: 'authenticate', optionsJSON: options, action: PASSWORDLESS_PATH, csrfToken: view.csrfToken, button: tr.t('mfa.passwordless.button'), returnTo: view.returnTo, autofill: true, secondary: true }),
       scripts: PASSKEY_SCRIPTS,
     };
   };
@@ -35,12 +39,13 @@ export function registerPasswordlessSignIn(app: FastifyInstance, deps: MfaPagesD
     const returnTo = safeReturnTo(fields.return_to);
     const result = await attempt(() => deps.signIn.passwordless({ credential: field(fields, 'credential'), binding: ceremonyCookieValue(request), presentedDevice: presentedDevice(request) }, clientInfo(request)));
     if (!result.ok) {
+      const tr = translatorFor(request);
       const again = returnTo ? `/login?return_to=${encodeURIComponent(returnTo)}` : '/login';
       return sendPage(reply, {
-        title: 'Sign in',
+        title: tr.t('mfa.passwordless.title'),
         status: result.error.status,
         ...(result.error.headers ? { headers: result.error.headers } : {}),
-        body: html`<h1>Sign in</h1>${alertBox(result.error.description)}<p><a class="button" href="${again}">Back to sign-in</a></p>`,
+        body: html`<h1>${tr.t('mfa.passwordless.title')}</h1>${alertBox(mfaServiceError(tr, result.error, 'passwordless'))}<p><a class="button" href="${again}">${tr.t('mfa.passwordless.back')}</a></p>`,
       });
     }
     await handOver(request, reply, result.value);

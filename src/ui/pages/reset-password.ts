@@ -3,11 +3,13 @@ import { apiError } from '../../errors/catalog.ts';
 import { clientInfo } from '../../features/accounts/routes.ts';
 import { presentedDevice, setDeviceCookie } from '../../features/password-login/http.ts';
 import type { PagesDeps } from '../deps.ts';
-import { alertBox, checkedForm, csrfInput, field, hiddenInput, input } from '../forms.ts';
+import { alertBox, checkedForm, csrfInput, errorFor, errorSummary, field, hiddenInput, input, type FieldError } from '../forms.ts';
 import { html } from '../html.ts';
+import { translatorFor, type Translator } from '../i18n/index.ts';
 import { sendPage } from '../layout.ts';
 import { sendErrorPage } from '../error-page.ts';
-import { PAGE_GET, attempt, pagePost, queryParam } from '../routes.ts';
+import { PAGE_GET, attempt, pagePost, queryParam, signInErrorMessage } from '../routes.ts';
+import { passwordFieldError } from './signup.ts';
 
 const MAX_TOKEN_LENGTH = 512;
 
@@ -15,21 +17,32 @@ function incompleteLink() {
   return apiError('invalid_link', 'This reset link is incomplete. Open the link from the mail again, or request a new one.');
 }
 
-function resetBody(view: { csrfToken: string; token: string; error?: string; passwordMinLength: number; expired?: boolean }) {
+interface ResetView {
+  csrfToken: string;
+  token: string;
+  error?: string | undefined;
+  fieldErrors?: readonly FieldError[];
+  passwordMinLength: number;
+  expired?: boolean;
+}
+
+function resetBody(tr: Translator, view: ResetView) {
   if (view.expired) {
-    return html`<h1>Choose a new password</h1>
+    return html`<h1>${tr.t('signIn.reset.title')}</h1>
 ${alertBox(view.error)}
-<p class="links"><a href="/forgot-password">Request a new link</a></p>`;
+<p class="links"><a href="/forgot-password">${tr.t('signIn.reset.requestNew')}</a></p>`;
   }
-  return html`<h1>Choose a new password</h1>
+  const errors = view.fieldErrors ?? [];
+  return html`<h1>${tr.t('signIn.reset.title')}</h1>
 ${alertBox(view.error)}
 <form method="post" action="/reset-password" novalidate>
+${errorSummary(tr.t('common.errorSummary', { count: errors.length }), errors)}
 ${csrfInput(view.csrfToken)}
 ${hiddenInput('token', view.token)}
-${input({ name: 'password', label: 'New password', type: 'password', autocomplete: 'new-password', required: true, hint: `At least ${view.passwordMinLength} characters. Any characters work, spaces too.` })}
-<button type="submit">Set the new password</button>
+${input({ name: 'password', label: tr.t('signIn.reset.password'), type: 'password', autocomplete: 'new-password', required: true, hint: tr.t('signIn.reset.hint', { min: view.passwordMinLength }), error: errorFor(errors, 'password') })}
+<button type="submit">${tr.t('signIn.reset.submit')}</button>
 </form>
-<p>Setting a new password signs you out everywhere.</p>`;
+<p>${tr.t('signIn.reset.signsOut')}</p>`;
 }
 
 /**
@@ -40,26 +53,37 @@ ${input({ name: 'password', label: 'New password', type: 'password', autocomplet
 export function registerResetPasswordPage(app: FastifyInstance, deps: PagesDeps): void {
   const { csrf, accounts, auth, config, login } = deps;
 
-  function render(request: FastifyRequest, reply: FastifyReply, view: { token: string; error?: string; expired?: boolean }, status = 200, headers?: Readonly<Record<string, string>>): FastifyReply {
-    const body = resetBody({ ...view, csrfToken: csrf.formToken(request, reply), passwordMinLength: config.passwordMinLength });
-    return sendPage(reply, { title: 'Choose a new password', status, ...(headers ? { headers } : {}), body });
+  function render(request: FastifyRequest, reply: FastifyReply, view: Omit<ResetView, 'csrfToken' | 'passwordMinLength'>, status = 200, headers?: Readonly<Record<string, string>>): FastifyReply {
+    const tr = translatorFor(request);
+    const body = resetBody(tr, { ...view, csrfToken: csrf.formToken(request, reply), passwordMinLength: config.passwordMinLength });
+    return sendPage(reply, { title: tr.t('signIn.reset.title'), status, ...(headers ? { headers } : {}), body });
   }
 
   app.get('/reset-password', PAGE_GET, async (request, reply) => {
     const token = queryParam(request, 'token');
-    if (token === undefined || token.length > MAX_TOKEN_LENGTH) return sendErrorPage(request, reply, incompleteLink());
+    if (token === undefined || token.length > MAX_TOKEN_LENGTH) return sendErrorPage(request, reply, incompleteLink(), { message: translatorFor(request).t('signIn.reset.linkIncomplete') });
     return render(request, reply, { token });
   });
 
   app.post('/reset-password', pagePost(csrf), async (request, reply) => {
     const fields = checkedForm(request, csrf);
+    const tr = translatorFor(request);
     const token = field(fields, 'token');
-    if (token === '' || token.length > MAX_TOKEN_LENGTH) return sendErrorPage(request, reply, incompleteLink());
-    const result = await attempt(() => accounts.resetPassword(token, field(fields, 'password'), clientInfo(request)));
+    if (token === '' || token.length > MAX_TOKEN_LENGTH) return sendErrorPage(request, reply, incompleteLink(), { message: tr.t('signIn.reset.linkIncomplete') });
+    const password = field(fields, 'password');
+    const result = await attempt(() => accounts.resetPassword(token, password, clientInfo(request)));
     if (!result.ok) {
-      // A refused password leaves the link usable: show the form again; a dead link cannot be retried.
-      const expired = result.error.error === 'invalid_link';
-      return render(request, reply, { token, error: result.error.description, expired }, result.error.status, result.error.headers);
+      const { error } = result;
+      // A dead link cannot be retried: no form, a way to a new one.
+      if (error.error === 'invalid_link') return render(request, reply, { token, error: tr.t('signIn.reset.linkInvalid'), expired: true }, error.status, error.headers);
+      if (error.error === 'invalid_password') {
+        // A refused password leaves the link usable: the form again, the reason on the field. The
+        // service checked with the account's email and name, which this page does not know: a
+        // refusal the local check cannot name is that context.
+        const message = passwordFieldError(tr, password, config, { strength: true }) ?? tr.t('signIn.password.context');
+        return render(request, reply, { token, fieldErrors: [{ field: 'password', message }] }, error.status, error.headers);
+      }
+      return render(request, reply, { token, error: signInErrorMessage(tr, error) }, error.status, error.headers);
     }
     // Every session of the account ended (SEC-SESS-10); drop this browser's cookie too.
     auth.clearCookie(reply);

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { apiError } from '../../errors/catalog.ts';
+import { apiError, type ApiError } from '../../errors/catalog.ts';
 import { clearedHostCookie, hostCookie, readCookie } from '../../http/cookies.ts';
 import { randomToken } from '../../crypto/random.ts';
 import { clientInfo } from '../../features/accounts/routes.ts';
@@ -9,11 +9,12 @@ import type { PendingLinkView, SocialSignIn } from '../../features/social/servic
 import { setPendingCookie } from '../../features/mfa/http.ts';
 import { secondStepUrl } from './mfa.ts';
 import type { PagesDeps } from '../deps.ts';
-import { alertBox, checkedForm, csrfInput, field, hiddenInput, input, noticeBox } from '../forms.ts';
+import { alertBox, checkedForm, csrfInput, errorSummary, field, hiddenInput, input, noticeBox } from '../forms.ts';
 import { html } from '../html.ts';
+import { translatorFor, type Translator } from '../i18n/index.ts';
 import { sendPage } from '../layout.ts';
 import { DEFAULT_RETURN_TO, safeReturnTo } from '../return-to.ts';
-import { PAGE_GET, attempt, pagePost, queryParam } from '../routes.ts';
+import { PAGE_GET, attempt, pagePost, queryParam, signInErrorMessage } from '../routes.ts';
 import { LOGIN_FOR_ACCOUNT, accountRenderer } from './account.ts';
 
 /** Binds a social-login transaction to this browser (SEC-OAUTH-31); sent back on the upstream's top-level redirect (Lax). */
@@ -55,7 +56,7 @@ export function registerSocialPages(app: FastifyInstance, deps: PagesDeps): void
 
   function providerParam(request: FastifyRequest<{ Params: { provider?: string } }>): string {
     const id = request.params.provider ?? '';
-    if (!PROVIDER_ID.test(id)) throw apiError('not_found', 'There is no such sign-in provider.');
+    if (!PROVIDER_ID.test(id)) throw apiError('not_found', translatorFor(request).t('signIn.social.noProvider'));
     return id;
   }
 
@@ -108,35 +109,47 @@ export function registerSocialPages(app: FastifyInstance, deps: PagesDeps): void
     binding: readCookie(request.headers.cookie, SOCIAL_BINDING_COOKIE),
   });
 
-  async function renderLink(request: FastifyRequest, reply: FastifyReply, view: PendingLinkView, extra: { error?: string; status?: number; headers?: Readonly<Record<string, string>> } = {}): Promise<FastifyReply> {
+  async function renderLink(request: FastifyRequest, reply: FastifyReply, view: PendingLinkView, extra: { error?: string; passwordError?: string; status?: number; headers?: Readonly<Record<string, string>> } = {}): Promise<FastifyReply> {
+    const tr = translatorFor(request);
     const csrfToken = csrf.formToken(request, reply);
+    const provider = view.providerName;
+    const errors = extra.passwordError ? [{ field: 'password', message: extra.passwordError }] : [];
     return sendPage(reply, {
-      title: `Link your ${view.providerName} account`,
+      title: tr.t('signIn.social.linkTitle', { provider }),
       status: extra.status ?? 200,
       ...(extra.headers ? { headers: extra.headers } : {}),
-      body: html`<h1>Link your ${view.providerName} account</h1>
+      body: html`<h1>${tr.t('signIn.social.linkTitle', { provider })}</h1>
 ${alertBox(extra.error)}
-${view.mailed ? noticeBox(`We sent a link to ${view.email}. Open it in this browser within 15 minutes.`) : ''}
-<p>There already is an account for <strong>${view.email}</strong>. Before your ${view.providerName} account can sign in to it, show that the account is yours.</p>
+${view.mailed ? noticeBox(tr.t('signIn.social.mailed', { email: view.email, wait: tr.duration(COOKIE_MAX_AGE_SECONDS) })) : ''}
+<p>${tr.tHtml('signIn.social.existing', { email: html`<strong>${view.email}</strong>`, provider })}</p>
 ${view.passwordAllowed ? html`<form method="post" action="/login/social/link" novalidate>
+${errorSummary(tr.t('common.errorSummary', { count: errors.length }), errors)}
 ${csrfInput(csrfToken)}
 <input type="text" name="username" autocomplete="username" value="${view.email}" hidden>
-${input({ name: 'password', label: 'Password of that account', type: 'password', autocomplete: 'current-password', required: true })}
-<button type="submit">Sign in and link</button>
+${input({ name: 'password', label: tr.t('signIn.social.password'), type: 'password', autocomplete: 'current-password', required: true, error: extra.passwordError })}
+<button type="submit">${tr.t('signIn.social.submit')}</button>
 </form>
-<p>Or confirm by email instead:</p>` : ''}
+<p>${tr.t('signIn.social.orEmail')}</p>` : ''}
 <form method="post" action="/login/social/link/email">
 ${csrfInput(csrfToken)}
-<button type="submit" class="${view.passwordAllowed ? 'secondary' : ''}">${view.mailed ? 'Send the link again' : `Email a confirmation link to ${view.email}`}</button>
+<button type="submit" class="${view.passwordAllowed ? 'secondary' : ''}">${view.mailed ? tr.t('signIn.social.sendAgain') : tr.t('signIn.social.emailLink', { email: view.email })}</button>
 </form>
-<p class="links"><a href="/login">Cancel and go back to sign-in</a></p>`,
+<p class="links"><a href="/login">${tr.t('signIn.social.cancel')}</a></p>`,
     });
+  }
+
+  /** A refusal of the password proof, by its code, in the page's language. */
+  function linkRefusal(tr: Translator, error: ApiError, provider: string): { error?: string; passwordError?: string } {
+    if (error.error === 'invalid_credentials') return { passwordError: tr.t('signIn.social.wrongPassword') };
+    if (error.error === 'invalid_request') return { error: tr.t('signIn.social.noPending') };
+    if (error.error === 'conflict') return { error: tr.t('signIn.social.alreadyLinked', { provider }) };
+    return { error: signInErrorMessage(tr, error, { signIn: true }) };
   }
 
   async function requirePending(request: FastifyRequest): Promise<PendingLinkView> {
     const { token, binding: value } = pendingCookies(request);
     const view = await social!.pendingLink(token, value);
-    if (!view) throw apiError('invalid_request', 'There is no account waiting to be linked in this browser, or the attempt expired. Start again from the sign-in page.');
+    if (!view) throw apiError('invalid_request', translatorFor(request).t('signIn.social.noPending'));
     return view;
   }
 
@@ -146,10 +159,10 @@ ${csrfInput(csrfToken)}
     const fields = checkedForm(request, csrf);
     const view = await requirePending(request);
     const password = field(fields, 'password');
-    if (password === '') return renderLink(request, reply, view, { error: 'Enter the password of that account.', status: 400 });
+    if (password === '') return renderLink(request, reply, view, { passwordError: translatorFor(request).t('signIn.social.passwordMissing'), status: 400 });
     const { token, binding: value } = pendingCookies(request);
     const result = await attempt(() => social.linkWithPassword(token, value, password, clientInfo(request)));
-    if (!result.ok) return renderLink(request, reply, view, { error: result.error.description, status: result.error.status, headers: result.error.headers });
+    if (!result.ok) return renderLink(request, reply, view, { ...linkRefusal(translatorFor(request), result.error, view.providerName), status: result.error.status, headers: result.error.headers });
     reply.header('set-cookie', clearedHostCookie(PENDING_LINK_COOKIE));
     return signInOrSecondStep(request, reply, result.value);
   });
@@ -165,14 +178,15 @@ ${csrfInput(csrfToken)}
     // A mail scanner opening the link must not use it up: the POST does.
     const token = queryParam(request, 'token') ?? '';
     const csrfToken = csrf.formToken(request, reply);
+    const tr = translatorFor(request);
     return sendPage(reply, {
-      title: 'Link your account',
-      body: html`<h1>Link your account</h1>
-<p>Confirm to link the account you signed in with to your existing account.</p>
+      title: tr.t('signIn.social.confirmTitle'),
+      body: html`<h1>${tr.t('signIn.social.confirmTitle')}</h1>
+<p>${tr.t('signIn.social.confirmIntro')}</p>
 <form method="post" action="/login/social/link/confirm">
 ${csrfInput(csrfToken)}
 ${hiddenInput('token', token)}
-<button type="submit">Confirm and sign in</button>
+<button type="submit">${tr.t('signIn.social.confirmSubmit')}</button>
 </form>`,
     });
   });
@@ -206,9 +220,10 @@ ${hiddenInput('token', token)}
     const record = await auth.current(request);
     if (!record) return reply.redirect(LOGIN_FOR_ACCOUNT, 303);
     const id = request.params.id ?? '';
-    if (id.length > 64) throw apiError('not_found', 'No such linked account.');
+    const tr = translatorFor(request);
+    if (id.length > 64) throw apiError('not_found', tr.t('signIn.social.unlinkMissing'));
     const result = await attempt(() => social.unlink(record.user.id, id, clientInfo(request)));
-    if (!result.ok) return renderAccount(request, reply, record, { status: result.error.status, error: { section: 'sign-in-methods', message: result.error.description } });
+    if (!result.ok) return renderAccount(request, reply, record, { status: result.error.status, error: { section: 'sign-in-methods', message: tr.t(result.error.error === 'conflict' ? 'signIn.social.unlinkLast' : result.error.error === 'not_found' ? 'signIn.social.unlinkMissing' : 'signIn.error.generic') } });
     return reply.redirect('/account?notice=identity-unlinked#sign-in-methods', 303);
   });
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { DatabaseSchema } from '../../../storage/sql/schema.ts';
 
 /** How the admin user list is ordered; `-` is descending. */
@@ -11,6 +11,8 @@ export interface UserListQuery {
   status?: 'active' | 'disabled';
   role?: string;
   verified?: boolean;
+  /** Whether the user has a second factor (a row in `mfa_factors`; recovery codes alone do not count). */
+  hasMfa?: boolean;
   sort?: UserSort;
   /** The `next_cursor` of the previous page. */
   cursor?: string;
@@ -29,6 +31,11 @@ export interface UserAdminStore {
   /** Sets or clears `disabled_at`; false when the user does not exist. */
   setDisabled(userId: string, disabledAt: number | null, at: number): Promise<boolean>;
   setEmailVerified(userId: string, verifiedAt: number | null, at: number): Promise<void>;
+  /**
+   * Sets the address, unverified, only while the account still has `from`: `taken` when another
+   * account holds `to` (checked, and enforced by the unique index against a concurrent sign-up).
+   */
+  setEmail(userId: string, from: string, to: string, at: number): Promise<'changed' | 'taken' | 'gone'>;
   /** Deletes the user row; sessions, links, grants, consents and factors go with it (ON DELETE CASCADE). */
   erase(userId: string): Promise<boolean>;
 }
@@ -54,6 +61,10 @@ export function createUserAdminStore(db: Kysely<DatabaseSchema>): UserAdminStore
       if (query.status === 'disabled') filtered = filtered.where('disabled_at', 'is not', null);
       if (query.verified === true) filtered = filtered.where('email_verified_at', 'is not', null);
       if (query.verified === false) filtered = filtered.where('email_verified_at', 'is', null);
+      if (query.hasMfa !== undefined) {
+        const factor = (eb: ExpressionBuilder<DatabaseSchema, 'users'>) => eb.exists(eb.selectFrom('mfa_factors').select('mfa_factors.id').whereRef('mfa_factors.user_id', '=', 'users.id'));
+        filtered = filtered.where((eb) => (query.hasMfa ? factor(eb) : eb.not(factor(eb))));
+      }
       // Roles are a JSON list of names from [a-z0-9:_-]; the quotes make the match exact.
       if (query.role !== undefined) filtered = filtered.where(sql`roles`, 'like', sql`${`%"${escapeLike(query.role)}"%`} escape '\\'`);
       const total = Number((await filtered.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n);
@@ -81,11 +92,28 @@ export function createUserAdminStore(db: Kysely<DatabaseSchema>): UserAdminStore
     setEmailVerified: async (userId, verifiedAt, at) => {
       await db.updateTable('users').set({ email_verified_at: verifiedAt, updated_at: at }).where('id', '=', userId).execute();
     },
+    setEmail: async (userId, from, to, at) => {
+      const holder = await db.selectFrom('users').select('id').where('email', '=', to).executeTakeFirst();
+      if (holder && holder.id !== userId) return 'taken';
+      try {
+        const result = await db.updateTable('users').set({ email: to, email_verified_at: null, updated_at: at }).where('id', '=', userId).where('email', '=', from).executeTakeFirst();
+        return Number(result.numUpdatedRows) === 1 ? 'changed' : 'gone';
+      } catch (error) {
+        if (isUniqueViolation(error)) return 'taken';
+        throw error;
+      }
+    },
     erase: async (userId) => {
       const result = await db.deleteFrom('users').where('id', '=', userId).executeTakeFirst();
       return Number(result.numDeletedRows) > 0;
     },
   };
+}
+
+/** SQLite ("UNIQUE constraint failed") and PostgreSQL (SQLSTATE 23505). */
+function isUniqueViolation(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return (error as { code?: unknown }).code === '23505' || /UNIQUE constraint failed/i.test(error.message);
 }
 
 function escapeLike(text: string): string {

@@ -103,7 +103,7 @@ export async function validateAuthorizationRequest(params: Params, deps: { clien
   const audience = resolveAudience(client, resource ? resource.split(' ').filter(Boolean) : [], deps.issuer);
   if (!audience) return redirect('invalid_target', 'The requested resource is not allowed for this application.');
 
-  // 8. nonce, prompt, max_age, login_hint (ui_locales, claims_locales … are ignored)
+  // 8. nonce, prompt, max_age, login_hint (ui_locales: the page language, src/ui/i18n; claims_locales is ignored)
   const nonce = get('nonce');
   if (nonce !== undefined && nonce.length > MAX_NONCE) return redirect('invalid_request', 'The nonce is too long.');
   const prompt = new Set<'none' | 'login' | 'consent'>();

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { apiError } from '../../../errors/catalog.ts';
+import { apiError, type ErrorCode } from '../../../errors/catalog.ts';
 import type { Csrf } from '../../../http/csrf.ts';
 import { sendErrorPage } from '../../../ui/error-page.ts';
-import { checkedForm, csrfInput, field, hiddenInput } from '../../../ui/forms.ts';
-import { html } from '../../../ui/html.ts';
-import { formActionSource, sendPage } from '../../../ui/layout.ts';
+import { checkedForm, field } from '../../../ui/forms.ts';
+import { fromUiLocales, translator, translatorFor, type Locale, type MessageKey } from '../../../ui/i18n/index.ts';
+import { formActionSource } from '../../../ui/layout.ts';
 import { PAGE_GET, pagePost, queryParam } from '../../../ui/routes.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Client } from '../../clients/model.ts';
@@ -16,6 +16,8 @@ import { clientRedirect, validateAuthorizationRequest } from './request.ts';
 import type { AuthorizationState, Interaction } from './state.ts';
 import type { Resolution } from '../par/resolve.ts';
 import { acrFor } from '../../mfa/policy.ts';
+import { bindContinuation, continuesInSameBrowser } from '../par/continuation.ts';
+import { sendConsentPage } from './consent-page.ts';
 
 export interface AuthorizeDeps {
   issuer: string;
@@ -33,16 +35,27 @@ export interface AuthorizeDeps {
   pushedRequests?: { resolve(params: Record<string, string | string[] | undefined>): Promise<Resolution>; required(client: Client): boolean };
 }
 
-/** What each scope lets the application see, for the consent page. */
-export const SCOPE_TEXT: Readonly<Record<string, string>> = {
-  openid: 'Know who you are (your account id)',
-  profile: 'See your name',
-  email: 'See your email address',
-  roles: 'See your roles',
-  offline_access: 'Stay signed in when you are not using it',
-};
-
 const CONTINUE = '/oauth/authorize/continue';
+
+/**
+ * Where the browser continues an interaction. It carries the request's `ui_locales` (resolved to
+ * one supported locale), so the sign-in page (its `return_to`), the consent page and the error
+ * pages after them speak the language the client asked for (OIDC Core §3.1.2.1).
+ */
+function continueUrl(interactionId: string, locale: Locale | undefined): string {
+  return `${CONTINUE}?interaction=${interactionId}${locale ? `&ui_locales=${locale}` : ''}`;
+}
+
+/** The interaction id a `return_to` continues, or undefined when it is no continuation. */
+export function continuedInteraction(returnTo: string | undefined): string | undefined {
+  if (!returnTo?.startsWith(`${CONTINUE}?`)) return undefined;
+  return new URLSearchParams(returnTo.slice(CONTINUE.length + 1)).get('interaction') ?? undefined;
+}
+
+/** An error page whose text is an `oauth.error.*` message: English for the log, the page's language on screen. */
+function failPage(request: FastifyRequest, reply: FastifyReply, code: ErrorCode, key: MessageKey): FastifyReply {
+  return sendErrorPage(request, reply, apiError(code, translator('en').t(key)), { message: translatorFor(request).t(key) });
+}
 
 /**
  * The authorization endpoint (OAuth 2.1 §4.1, OIDC Core §3.1.2): validate the request
@@ -61,6 +74,7 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
     const pushed = deps.pushedRequests ? await deps.pushedRequests.resolve(params) : undefined;
     if (pushed && !pushed.ok) return sendErrorPage(request, reply, pushed.error);
     const checked = pushed?.params ?? params;
+    const locale = fromUiLocales(typeof checked.ui_locales === 'string' ? checked.ui_locales : undefined);
     const result = await validateAuthorizationRequest(checked, { clients: deps.clients, issuer: deps.issuer, pushed: pushed?.pushed === true, ...(deps.pushedRequests ? { requirePushed: deps.pushedRequests.required } : {}) });
     if (!result.ok) {
       const failure = result.failure;
@@ -76,12 +90,13 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
       if (!claims || typeof claims.sub !== 'string') return errorRedirect(reply, result.request.redirectUri, result.request.state, 'invalid_request', 'The id_token_hint is not a valid ID token of this server.');
       hintSub = claims.sub;
     }
-    const interaction = await state.saveInteraction({ request: { ...result.request, prompt: [...result.request.prompt] }, createdAt: now(), ...(hintSub ? { hintSub } : {}) });
-    return proceed(request, reply, interaction, result.client);
+    const browserBinding = pushed?.pushed === true ? bindContinuation(request, reply) : undefined;
+    const interaction = await state.saveInteraction({ request: { ...result.request, prompt: [...result.request.prompt] }, createdAt: now(), ...(hintSub ? { hintSub } : {}), ...(browserBinding ? { browserBinding } : {}) });
+    return proceed(request, reply, interaction, result.client, locale);
   }
 
   /** Sign-in, then consent, then the code — whichever is still missing. */
-  async function proceed(request: FastifyRequest, reply: FastifyReply, interaction: Interaction, client: Client): Promise<FastifyReply> {
+  async function proceed(request: FastifyRequest, reply: FastifyReply, interaction: Interaction, client: Client, locale: Locale | undefined): Promise<FastifyReply> {
     const { request: authz } = interaction;
     const record = await auth.current(request);
     // Fresh: the user signed in after this request sent them to the sign-in page.
@@ -93,13 +108,13 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
     if (needsLogin) {
       if (authz.prompt.includes('none')) return finishWithError(reply, interaction, 'login_required', 'The user is not signed in.');
       await state.updateInteraction({ ...interaction, loginRequested: true });
-      return reply.redirect(`/login?return_to=${encodeURIComponent(`${CONTINUE}?interaction=${interaction.id}`)}`, 303);
+      return reply.redirect(`/login?return_to=${encodeURIComponent(continueUrl(interaction.id, locale))}`, 303);
     }
     // Step-up (OIDC Core §3.1.2.1 acr_values): only MFA-level values requested and a session
     // without a second factor → the second step (or enrolment), then back here.
     if (acrFor(authz.acrValues, record.session.authMethods) === undefined) {
       if (authz.prompt.includes('none')) return finishWithError(reply, interaction, 'interaction_required', 'The requested authentication level needs the user’s second factor.');
-      return reply.redirect(`/login/mfa?return_to=${encodeURIComponent(`${CONTINUE}?interaction=${interaction.id}`)}`, 303);
+      return reply.redirect(`/login/mfa?return_to=${encodeURIComponent(continueUrl(interaction.id, locale))}`, 303);
     }
     const skip = client.firstParty && deps.firstPartySkipConsent;
     const consent = skip ? undefined : await consents.get(record.user.id, client.clientId);
@@ -108,10 +123,12 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
       if (authz.prompt.includes('none')) return finishWithError(reply, interaction, 'consent_required', 'The user has not consented to this application.');
       // The consent page and its answer belong to this browser session only.
       await state.updateInteraction({ ...interaction, sessionId: record.session.id });
-      return consentPage(request, reply, interaction, client, record);
+      // A pushed request's ui_locales is not in this URL: continue where it is, so the page speaks it.
+      if (locale && translatorFor(request).locale !== locale) return reply.redirect(continueUrl(interaction.id, locale), 303);
+      return sendConsentPage(request, reply, { interactionId: interaction.id, client, email: record.user.email, scope: interaction.request.scope, redirectUri: interaction.request.redirectUri, csrfToken: csrf.formToken(request, reply), locale });
     }
     const finished = await state.finishInteraction(interaction.id);
-    if (!finished) return sendErrorPage(request, reply, apiError('invalid_request', 'This sign-in request was already completed. Start again from the application.'));
+    if (!finished) return failPage(request, reply, 'invalid_request', 'oauth.error.alreadyCompleted');
     return issueCode(reply, finished, record);
   }
 
@@ -140,60 +157,35 @@ export function registerAuthorizeRoutes(app: FastifyInstance, deps: AuthorizeDep
     return reply.redirect(clientRedirect(authz.redirectUri, { code, state: authz.state, iss: deps.issuer }), 303);
   }
 
-  function consentPage(request: FastifyRequest, reply: FastifyReply, interaction: Interaction, client: Client, record: SessionRecord): FastifyReply {
-    const csrfToken = csrf.formToken(request, reply);
-    const host = (() => {
-      try {
-        return new URL(interaction.request.redirectUri).host || interaction.request.redirectUri;
-      } catch {
-        return interaction.request.redirectUri;
-      }
-    })();
-    const source = formActionSource(interaction.request.redirectUri);
-    return sendPage(reply, {
-      title: `Allow ${client.name}?`,
-      formAction: source ? [source] : [],
-      body: html`<h1>Allow <strong>${client.name}</strong> to use your account?</h1>
-<p>Signed in as <strong>${record.user.email}</strong>.</p>
-<p><strong>${client.name}</strong> (<code>${client.clientId}</code>) asks to:</p>
-<ul>${interaction.request.scope.map((scope) => html`<li>${SCOPE_TEXT[scope] ?? `Use “${scope}”`}</li>`)}</ul>
-<p>After you answer you will be sent to <strong>${host}</strong>.</p>
-<form method="post" action="/oauth/authorize/consent">
-${csrfInput(csrfToken)}
-${hiddenInput('interaction', interaction.id)}
-<button type="submit" name="decision" value="allow">Allow</button>
-<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
-</form>`,
-    });
-  }
-
   const authorizeSchema = { hide: true } as const;
   app.get('/oauth/authorize', { ...PAGE_GET, schema: authorizeSchema }, async (request, reply) => start(request, reply, request.query as Record<string, string | string[] | undefined>));
   // OIDC Core §3.1.2.1: the request may also come as a form POST (a cross-site navigation by design).
   app.post('/oauth/authorize', { ...PAGE_GET, schema: authorizeSchema }, async (request, reply) => {
     const type = request.headers['content-type'] ?? '';
-    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) return sendErrorPage(request, reply, apiError('invalid_request', 'Send the authorization request as a query or a form.'));
+    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) return failPage(request, reply, 'invalid_request', 'oauth.error.queryOrForm');
     return start(request, reply, (request.body ?? {}) as Record<string, string | string[] | undefined>);
   });
 
   app.get(CONTINUE, PAGE_GET, async (request, reply) => {
     const interaction = await state.interaction(queryParam(request, 'interaction') ?? '');
-    if (!interaction) return sendErrorPage(request, reply, apiError('invalid_request', 'This sign-in request has expired. Start again from the application.'));
+    if (!interaction) return failPage(request, reply, 'invalid_request', 'oauth.error.expired');
+    // A pushed request is one-time: its continuation only in the browser that started it (RFC 9126 §7.3).
+    if (!continuesInSameBrowser(request, interaction.browserBinding)) return failPage(request, reply, 'invalid_request', 'oauth.error.otherBrowser');
     const client = await deps.clients.get(interaction.request.clientId);
-    if (!client) return sendErrorPage(request, reply, apiError('invalid_client', 'This application is no longer registered.'));
-    return proceed(request, reply, interaction, client);
+    if (!client) return failPage(request, reply, 'invalid_client', 'oauth.error.clientGone');
+    return proceed(request, reply, interaction, client, fromUiLocales(queryParam(request, 'ui_locales')));
   });
 
   app.post('/oauth/authorize/consent', pagePost(csrf), async (request, reply) => {
     const fields = checkedForm(request, csrf);
     const record = await auth.current(request);
-    if (!record) return sendErrorPage(request, reply, apiError('unauthenticated', 'Your session ended. Start again from the application.'));
+    if (!record) return failPage(request, reply, 'unauthenticated', 'oauth.error.sessionEnded');
     const pending = await state.interaction(field(fields, 'interaction'));
     // Bound to one interaction and one browser session: a consent for another request or from
     // another browser is refused (SEC-OAUTH-30).
-    if (!pending || pending.sessionId !== record.session.id) return sendErrorPage(request, reply, apiError('invalid_request', 'This consent request is not valid any more. Start again from the application.'));
+    if (!pending || pending.sessionId !== record.session.id) return failPage(request, reply, 'invalid_request', 'oauth.error.consentInvalid');
     const interaction = await state.finishInteraction(pending.id);
-    if (!interaction) return sendErrorPage(request, reply, apiError('invalid_request', 'This consent request was already answered.'));
+    if (!interaction) return failPage(request, reply, 'invalid_request', 'oauth.error.consentAnswered');
     const decision = field(fields, 'decision');
     if (decision !== 'allow') {
       await deps.audit.record({ type: 'consent-granted', outcome: 'failure', userId: record.user.id, detail: { client_id: interaction.request.clientId, reason: 'denied' } });
@@ -208,8 +200,9 @@ ${hiddenInput('interaction', interaction.id)}
 /** Form-action sources for the sign-in page when it returns into an authorization (see layout.ts). */
 export function authorizationFormAction(state: AuthorizationState) {
   return async (returnTo: string | undefined): Promise<string[]> => {
-    if (!returnTo?.startsWith(`${CONTINUE}?interaction=`)) return [];
-    const interaction = await state.interaction(returnTo.slice(`${CONTINUE}?interaction=`.length));
+    const id = continuedInteraction(returnTo);
+    if (id === undefined) return [];
+    const interaction = await state.interaction(id);
     const source = interaction ? formActionSource(interaction.request.redirectUri) : undefined;
     return source ? [source] : [];
   };

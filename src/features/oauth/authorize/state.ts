@@ -13,6 +13,8 @@ export interface Interaction {
   hintSub?: string;
   /** Set when the user was sent to sign in: a sign-in after `createdAt` then counts as fresh. */
   loginRequested?: boolean;
+  /** From a pushed request (RFC 9126): SHA-256 of the browser's continuation cookie (par/continuation.ts). */
+  browserBinding?: string;
 }
 
 /** What an authorization code stands for; stored under the code's SHA-256, consumed once. */

@@ -104,6 +104,12 @@ export function translateRegistration(body: Readonly<Record<string, unknown>>, o
     backchannel_logout_uri: body.backchannel_logout_uri ?? null,
     backchannel_logout_session_required: body.backchannel_logout_session_required ?? false,
     require_pushed_authorization_requests: body.require_pushed_authorization_requests ?? false,
+    // RFC 7591 §2 (human-readable values are not localised here: no `#lang` variants).
+    logo_uri: body.logo_uri ?? null,
+    client_uri: body.client_uri ?? null,
+    policy_uri: body.policy_uri ?? null,
+    tos_uri: body.tos_uri ?? null,
+    contacts: body.contacts ?? [],
   } as unknown as ClientMetadata; // run-time types are checked by validateClientMetadata
   const extras: RegistrationExtras = { application_type: applicationType };
   if (typeof signingAlg === 'string') extras.token_endpoint_auth_signing_alg = signingAlg;
@@ -130,6 +136,9 @@ export function registrationView(client: Client, extras: Record<string, unknown>
     require_pushed_authorization_requests: metadata.require_pushed_authorization_requests,
   };
   if (metadata.jwks !== null) view.jwks = metadata.jwks;
+  // RFC 7591 §3.2.1: the registered metadata comes back, absent members stay absent.
+  for (const field of ['logo_uri', 'client_uri', 'policy_uri', 'tos_uri'] as const) if (metadata[field] !== null) view[field] = metadata[field];
+  if (metadata.contacts.length > 0) view.contacts = metadata.contacts;
   if (typeof extras.token_endpoint_auth_signing_alg === 'string') view.token_endpoint_auth_signing_alg = extras.token_endpoint_auth_signing_alg;
   if (metadata.backchannel_logout_uri !== null) {
     view.backchannel_logout_uri = metadata.backchannel_logout_uri;

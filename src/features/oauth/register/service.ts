@@ -3,7 +3,6 @@ import { constantTimeEqual, hashSecret, newId, randomToken } from '../../../cryp
 import type { AuditLog } from '../../audit/audit-log.ts';
 import { usesSecret } from '../../clients/model.ts';
 import type { ClientActor, ClientRegistry } from '../../clients/registry.ts';
-import { validateClientMetadata } from '../../clients/validation.ts';
 import { registrationView, translateRegistration } from './metadata.ts';
 import type { RegistrationStore } from './store.ts';
 
@@ -81,7 +80,7 @@ export function createRegistrationService(deps: {
       }
       const { metadata, extras } = translateRegistration(body, viewOptions);
       // Validate before a use of the initial token is counted: a refused registration costs none.
-      validateClientMetadata(metadata as Readonly<Record<string, unknown>>);
+      registry.check(metadata as Readonly<Record<string, unknown>>);
       if (deps.mode === 'initial-access-token' && !(await store.consumeInitialToken(initialHash!, deps.now()))) {
         throw invalidToken('The initial access token is invalid, expired or used up.');
       }
@@ -102,16 +101,33 @@ export function createRegistrationService(deps: {
     },
 
     async replace(clientId, bearer, body, actor) {
-      await authorized(clientId, bearer);
+      const { registration } = await authorized(clientId, bearer);
       // RFC 7592 §2.2: the body carries the client_id, unchanged.
       if (body.client_id !== clientId) throw apiError('invalid_request', 'The body must carry this client’s client_id (RFC 7592 §2.2).');
       const { metadata, extras } = translateRegistration(body, viewOptions);
-      const { client, clientSecret } = await registry.update(clientId, metadata, { actor });
-      await store.updateRegistrationMetadata(clientId, { ...extras }, deps.now());
+      // Refused metadata changes nothing, the token included.
+      registry.check(metadata as Readonly<Record<string, unknown>>);
+      // RFC 7592 §2.2 / §3: a successful update issues a new registration access token and the old
+      // one stops working. The conditional swap claims the update: of two racing with one token,
+      // only one gets through.
+      const registrationAccessToken = randomToken(32);
+      const rotated = await store.rotateRegistration(clientId, { currentHash: registration.tokenHash, nextHash: hashSecret(registrationAccessToken), metadata: { ...extras }, at: deps.now() });
+      if (!rotated) throw invalidToken('The registration access token is not valid for this client.');
+      let updated: Awaited<ReturnType<typeof registry.update>>;
+      try {
+        updated = await registry.update(clientId, metadata, { actor });
+      } catch (error) {
+        // The update failed after the swap (a lost database connection, a concurrent delete):
+        // give the old token and metadata back, so the client can still manage its registration.
+        await store.rotateRegistration(clientId, { currentHash: hashSecret(registrationAccessToken), nextHash: registration.tokenHash, metadata: registration.metadata, at: deps.now() }).catch(() => false);
+        throw error;
+      }
+      const { client, clientSecret } = updated;
       return {
         ...registrationView(client, { ...extras }, viewOptions),
         ...(usesSecret(client.tokenEndpointAuthMethod) ? { client_secret_expires_at: 0 } : {}),
         ...(clientSecret === undefined ? {} : { client_secret: clientSecret }),
+        registration_access_token: registrationAccessToken,
       };
     },
 

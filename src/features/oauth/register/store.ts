@@ -13,7 +13,12 @@ export interface RegistrationStore {
   consumeInitialToken(tokenHash: string, now: number): Promise<boolean>;
   insertRegistration(row: RegistrationRow): Promise<void>;
   findRegistration(clientId: string): Promise<RegistrationRow | undefined>;
-  updateRegistrationMetadata(clientId: string, metadata: Record<string, unknown>, at: number): Promise<void>;
+  /**
+   * RFC 7592 §2.2: replaces the registration access token and the metadata in one conditional
+   * UPDATE on the current token's hash (style rule 6); false when that token is no longer current
+   * (another update rotated it first).
+   */
+  rotateRegistration(clientId: string, change: { currentHash: string; nextHash: string; metadata: Record<string, unknown>; at: number }): Promise<boolean>;
 }
 
 export interface InitialTokenRow {
@@ -80,8 +85,14 @@ export function createRegistrationStore(db: Kysely<DatabaseSchema>): Registratio
       if (!row) return undefined;
       return { clientId: row.client_id, tokenHash: row.token_hash, metadata: JSON.parse(row.metadata) as Record<string, unknown>, createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) };
     },
-    async updateRegistrationMetadata(clientId, metadata, at) {
-      await db.updateTable('client_registrations').set({ metadata: JSON.stringify(metadata), updated_at: at }).where('client_id', '=', clientId).execute();
+    async rotateRegistration(clientId, change) {
+      const row = await db.updateTable('client_registrations')
+        .set({ token_hash: change.nextHash, metadata: JSON.stringify(change.metadata), updated_at: change.at })
+        .where('client_id', '=', clientId)
+        .where('token_hash', '=', change.currentHash)
+        .returning('client_id')
+        .executeTakeFirst();
+      return row !== undefined;
     },
   };
 }

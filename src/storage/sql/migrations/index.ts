@@ -12,6 +12,8 @@ import * as auditChain from './0009-audit-chain.ts';
 import * as devicePar from './0012-device-par.ts';
 import * as dpopExchange from './0013-dpop-exchange.ts';
 import * as registration from './0014-registration.ts';
+import * as clientMetadata from './0015-client-metadata.ts';
+import * as housekeeping from './0016-housekeeping.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit a released one —
@@ -31,6 +33,8 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0012-device-par': devicePar,
   '0013-dpop-exchange': dpopExchange,
   '0014-registration': registration,
+  '0015-client-metadata': clientMetadata,
+  '0016-housekeeping': housekeeping,
 });
 
 export const migrationProvider: MigrationProvider = {

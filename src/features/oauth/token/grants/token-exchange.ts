@@ -81,7 +81,7 @@ export function createTokenExchangeGrant(deps: {
     throw apiError('unsupported_token_type', 'This subject_token_type is not supported.', { detail: type.slice(0, 100) });
   }
 
-  async function readActor(body: FormBody, client: Client, subject: Subject): Promise<Record<string, unknown>> {
+  async function readActor(body: FormBody, client: Client, subject: Subject, context: GrantContext): Promise<Record<string, unknown>> {
     const token = param(body, 'actor_token');
     const type = param(body, 'actor_token_type');
     if ((token === undefined) !== (type === undefined)) throw apiError('invalid_request', 'actor_token and actor_token_type go together.');
@@ -92,6 +92,12 @@ export function createTokenExchangeGrant(deps: {
       if (!claims) throw invalidGrant('actor token not active');
       // The actor proves itself: a token issued to the caller.
       if (claims.client_id !== client.clientId) throw apiError('unauthorized_client', 'The actor token belongs to another client.');
+      // RFC 9449 §1, §6: a DPoP-bound actor token is used only with a proof of its key (the caller
+      // holds it), as the subject token above; one proof, so both bound means one shared key.
+      const jkt = claims.cnf?.jkt;
+      if (jkt !== undefined && jkt !== context.dpop?.jkt) {
+        throw apiError('invalid_grant', 'The actor token is DPoP-bound: send a DPoP proof of its key.', { detail: context.dpop ? 'DPoP key differs from the actor token\'s cnf.jkt' : 'DPoP-bound actor token without a proof' });
+      }
       actor = { sub: claims.sub, client_id: claims.client_id };
     }
     // §4.1: the current actor outermost, earlier actors nested.
@@ -116,7 +122,7 @@ export function createTokenExchangeGrant(deps: {
     if (policy.subjectClients && !policy.subjectClients.has(subject.clientId)) throw apiError('unauthorized_client', 'This client may not exchange tokens of that client.', { detail: `subject client ${subject.clientId}` });
     const user = await grantDeps.users.findById(subject.sub);
     if (!user || user.disabledAt !== null) throw invalidGrant('subject user gone or disabled');
-    const actor = await readActor(body, client, subject);
+    const actor = await readActor(body, client, subject, context);
     noted.actor = String(actor.sub);
     const wanted = resources(body);
     const audience = wanted.length > 0 ? wanted : [...policy.audiences];

@@ -1,0 +1,163 @@
+import { statSync } from 'node:fs';
+import { ValueError } from './types.ts';
+import * as p from './parsers.ts';
+import { key } from './key.ts';
+import { LOCALES, type Locale } from '../ui/i18n/locales.ts';
+import { isHexColor } from '../ui/theme/contrast.ts';
+import { RADIUS_PATTERN } from '../ui/theme/styles.ts';
+import { BrandFileError, readBrandFile, type BrandFileKind } from '../ui/theme/files.ts';
+import { accentPairs, contrastProblems, DARK, DEFAULT_ACCENT, DEFAULT_ACCENT_DARK, LIGHT, type Palette } from '../ui/theme/palette.ts';
+
+/** A path to a local file, read and checked now so a bad file stops the start-up naming its key. */
+function brandFile(kind: BrandFileKind): (raw: unknown) => string {
+  return (raw) => {
+    const path = p.nonEmptyString(raw);
+    try {
+      readBrandFile(path, kind);
+    } catch (error) {
+      if (error instanceof BrandFileError) throw new ValueError(error.message);
+      throw error;
+    }
+    return path;
+  };
+}
+
+/** #rrggbb (lower-cased) with WCAG AA contrast where the accent lands in `palette`'s scheme. */
+function accentColor(palette: Palette, scheme: string): (raw: unknown) => string {
+  return (raw) => {
+    const value = p.nonEmptyString(raw).toLowerCase();
+    if (!isHexColor(value)) throw new ValueError('must be a colour written #rrggbb, e.g. #0b57d0');
+    const problems = contrastProblems(accentPairs(value, palette));
+    // WCAG 2.1 SC 1.4.3: links and the primary button's label are text; refused rather than shipped unreadable.
+    if (problems.length > 0) {
+      throw new ValueError(`${value} has too little contrast in the ${scheme} theme (${problems.join('; ')}); choose a ${scheme === 'light' ? 'darker' : 'lighter'} shade`);
+    }
+    return value;
+  };
+}
+
+/** A CSS length that lands in the stylesheet as-is: so only a plain number with px, rem or em, or 0. */
+function cssRadius(raw: unknown): string {
+  const value = p.nonEmptyString(raw);
+  const match = RADIUS_PATTERN.exec(value);
+  if (!match) throw new ValueError('must be a CSS length such as 6px, 0.5rem or 0 (px, rem or em)');
+  const unit = match[3];
+  const limit = unit === 'px' ? 48 : 3;
+  if (Number.parseFloat(value) > limit) throw new ValueError(`must be at most ${limit}${unit ?? ''}`);
+  return value;
+}
+
+/** An absolute https URL for a link in the footer and in mails. */
+function httpsLink(raw: unknown): string {
+  const value = p.nonEmptyString(raw);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ValueError('must be an absolute https:// URL, e.g. https://example.com/privacy');
+  }
+  if (url.protocol !== 'https:') throw new ValueError('must be an https:// URL');
+  if (url.username || url.password) throw new ValueError('must not contain credentials');
+  return url.href;
+}
+
+function productName(raw: unknown): string {
+  const value = p.nonEmptyString(raw);
+  if (value.length > 60) throw new ValueError('must be at most 60 characters');
+  if (/[\u0000-\u001f\u007f]/.test(value)) throw new ValueError('must not contain control characters');
+  return value;
+}
+
+function directory(raw: unknown): string {
+  const path = p.nonEmptyString(raw);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (error) {
+    throw new ValueError(`cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+  if (!isDirectory) throw new ValueError(`${path} is not a directory`);
+  return path;
+}
+
+/** The keys of the hosted pages' brand, language and mail templates (docs/branding.md). Spread into `configSchema` (schema.ts) at their place in docs/configuration.md. */
+export const brandingKeys = {
+  brandName: key({
+    env: 'GATEHOUSE_BRAND_NAME',
+    doc: 'Product name on every page (header, titles "<page> · <name>") and in mails — see docs/branding.md.',
+    default: 'Gatehouse',
+    parse: productName,
+  }),
+  brandLogoFile: key({
+    env: 'GATEHOUSE_BRAND_LOGO_FILE',
+    doc: 'Local SVG or PNG file (≤ 512 KiB; relative paths from the working directory) shown in the page header; served by this server under /assets/brand/.',
+    default: undefined as string | undefined,
+    parse: brandFile('image'),
+  }),
+  brandLogoDarkFile: key({
+    env: 'GATEHOUSE_BRAND_LOGO_DARK_FILE',
+    doc: 'Local SVG or PNG logo for the dark theme (prefers-color-scheme: dark); default: the light logo.',
+    default: undefined as string | undefined,
+    parse: brandFile('image'),
+  }),
+  brandFaviconFile: key({
+    env: 'GATEHOUSE_BRAND_FAVICON_FILE',
+    doc: 'Local SVG or PNG favicon (≤ 512 KiB); default: the built-in Gatehouse mark.',
+    default: undefined as string | undefined,
+    parse: brandFile('image'),
+  }),
+  brandAccentColor: key({
+    env: 'GATEHOUSE_BRAND_ACCENT_COLOR',
+    doc: 'Accent colour (#rrggbb) of links and primary buttons in the light theme; refused unless it has 4.5:1 contrast with the page, the card and white button text.',
+    default: DEFAULT_ACCENT,
+    parse: accentColor(LIGHT, 'light'),
+  }),
+  brandAccentColorDark: key({
+    env: 'GATEHOUSE_BRAND_ACCENT_COLOR_DARK',
+    doc: `Accent colour (#rrggbb) in the dark theme; refused unless it has 4.5:1 contrast with the dark page and card (${DARK.surface}) and the dark button text.`,
+    default: DEFAULT_ACCENT_DARK,
+    parse: accentColor(DARK, 'dark'),
+  }),
+  brandRadius: key({
+    env: 'GATEHOUSE_BRAND_RADIUS',
+    doc: 'Corner radius of cards, inputs and buttons: a CSS length in px (≤ 48), rem or em (≤ 3), or 0.',
+    default: '6px',
+    parse: cssRadius,
+  }),
+  brandStylesheetFile: key({
+    env: 'GATEHOUSE_BRAND_STYLESHEET_FILE',
+    doc: 'Local CSS file (≤ 256 KiB) served at /assets/brand/custom.css and linked after the built-in styles (override the --gh-* custom properties or any rule).',
+    default: undefined as string | undefined,
+    parse: brandFile('stylesheet'),
+  }),
+  brandSupportUrl: key({
+    env: 'GATEHOUSE_BRAND_SUPPORT_URL',
+    doc: 'https URL of your help or contact page, linked in the page footer and in mails.',
+    default: undefined as string | undefined,
+    parse: httpsLink,
+  }),
+  brandPrivacyUrl: key({
+    env: 'GATEHOUSE_BRAND_PRIVACY_URL',
+    doc: 'https URL of your privacy policy, linked in the page footer and in mails.',
+    default: undefined as string | undefined,
+    parse: httpsLink,
+  }),
+  brandTermsUrl: key({
+    env: 'GATEHOUSE_BRAND_TERMS_URL',
+    doc: 'https URL of your terms of service, linked in the page footer and in mails.',
+    default: undefined as string | undefined,
+    parse: httpsLink,
+  }),
+  defaultLocale: key({
+    env: 'GATEHOUSE_DEFAULT_LOCALE',
+    doc: `Language of pages and mails when neither ui_locales, the language cookie nor Accept-Language names a supported one: ${LOCALES.join(', ')}.`,
+    default: 'en' as Locale,
+    parse: p.oneOf(LOCALES),
+  }),
+  mailTemplateDir: key({
+    env: 'GATEHOUSE_MAIL_TEMPLATE_DIR',
+    doc: 'Directory of mail template overrides, see docs/branding.md.',
+    default: undefined as string | undefined,
+    parse: directory,
+  }),
+} as const;

@@ -1,0 +1,53 @@
+import { defineMessages } from '../catalog.ts';
+
+/** The layout and strings every page shares (src/ui/layout.ts, src/ui/forms.ts, src/ui/error-page.ts). */
+export const common = defineMessages({
+  en: {
+    'common.skipToContent': 'Skip to content',
+    'common.errorSummary': { one: 'There is a problem', other: 'There are {count} problems' },
+    'common.language': 'Language',
+    'common.showPassword': 'Show password',
+    'common.clientLogo': '{name} logo',
+    'common.support': 'Help',
+    'common.privacy': 'Privacy',
+    'common.terms': 'Terms',
+    'common.clientPrivacy': '{name} privacy policy',
+    'common.clientTerms': '{name} terms of service',
+  },
+  de: {
+    'common.skipToContent': 'Zum Inhalt springen',
+    'common.errorSummary': { one: 'Es gibt ein Problem', other: 'Es gibt {count} Probleme' },
+    'common.language': 'Sprache',
+    'common.showPassword': 'Passwort anzeigen',
+    'common.clientLogo': 'Logo von {name}',
+    'common.support': 'Hilfe',
+    'common.privacy': 'Datenschutz',
+    'common.terms': 'Nutzungsbedingungen',
+    'common.clientPrivacy': 'Datenschutzerklärung von {name}',
+    'common.clientTerms': 'Nutzungsbedingungen von {name}',
+  },
+  fr: {
+    'common.skipToContent': 'Aller au contenu',
+    'common.errorSummary': { one: 'Il y a un problème', other: 'Il y a {count} problèmes' },
+    'common.language': 'Langue',
+    'common.showPassword': 'Afficher le mot de passe',
+    'common.clientLogo': 'Logo de {name}',
+    'common.support': 'Aide',
+    'common.privacy': 'Confidentialité',
+    'common.terms': 'Conditions d’utilisation',
+    'common.clientPrivacy': 'Politique de confidentialité de {name}',
+    'common.clientTerms': 'Conditions d’utilisation de {name}',
+  },
+  es: {
+    'common.skipToContent': 'Saltar al contenido',
+    'common.errorSummary': { one: 'Hay un problema', other: 'Hay {count} problemas' },
+    'common.language': 'Idioma',
+    'common.showPassword': 'Mostrar contraseña',
+    'common.clientLogo': 'Logotipo de {name}',
+    'common.support': 'Ayuda',
+    'common.privacy': 'Privacidad',
+    'common.terms': 'Términos',
+    'common.clientPrivacy': 'Política de privacidad de {name}',
+    'common.clientTerms': 'Términos del servicio de {name}',
+  },
+});
