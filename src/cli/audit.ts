@@ -7,8 +7,22 @@ import { pruneAuditLog, AuditPruneRefusedError } from '../features/audit/prune.t
 import { verifyAuditChain, type AuditVerifyReport } from '../features/audit/verify.ts';
 import { AUDIT_KEYS_PURPOSE, AUDIT_MAC_PURPOSE, createConfiguredSealer } from '../features/audit/wiring.ts';
 import { CliError, loadCliConfig, parseSubcommand } from './command.ts';
+import { AUDIT_READ_OPTIONS, runAuditRead } from './audit-read.ts';
 
-const HELP = `Usage: gatehouse audit <verify|seal|checkpoint|prune|key> [options]
+const HELP = `Usage: gatehouse audit <tail|export|verify|seal|checkpoint|prune|key> [options]
+
+  audit tail [FILTERS] [--limit N] [--follow] [--json]
+      The newest matching events (default 50, at most 1000), oldest first, one line each:
+      time, type, outcome, user, actor, ip, request id. --json: one JSON object per line, the
+      items of GET /api/admin/audit. --follow: keeps polling every second and prints each new
+      event once, until SIGINT/SIGTERM (exit 0).
+  audit export [--format ndjson|csv] [FILTERS] [--out FILE]
+      Every matching event, streamed exactly as GET /api/admin/audit/export (default ndjson;
+      CSV with the API's columns and formula-cell protection), to stdout or FILE (written to a
+      temp file, then renamed).
+      FILTERS: --user ID|EMAIL, --type TYPE, --outcome success|failure, --actor ID (a user id,
+      client:<client_id> or cli), --client CLIENT_ID, --since DATE (inclusive), --until DATE
+      (exclusive); DATE is ISO 8601 or ms since the epoch. Bad input exits 2, an unknown user 1.
 
   audit verify [--from-checkpoint FILE] [--trust-key FILE] [--json]
       Walks the audit chain and reports the first altered, deleted, inserted or reordered
@@ -35,10 +49,19 @@ Options: --config FILE, --help
 `;
 
 export async function runAudit(argv: string[]): Promise<number> {
-  const parsed = parseSubcommand(argv, HELP, { json: { type: 'boolean' }, 'from-checkpoint': { type: 'string' }, before: { type: 'string' }, 'trust-key': { type: 'string' }, out: { type: 'string' } });
+  const parsed = parseSubcommand(argv, HELP, { ...AUDIT_READ_OPTIONS, json: { type: 'boolean' }, 'from-checkpoint': { type: 'string' }, before: { type: 'string' }, 'trust-key': { type: 'string' }, out: { type: 'string' } });
   if (typeof parsed === 'number') return parsed;
   const { sub, values, positionals } = parsed;
-  if (!['verify', 'seal', 'checkpoint', 'prune', 'key'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
+  if (!['tail', 'export', 'verify', 'seal', 'checkpoint', 'prune', 'key'].includes(sub)) throw new CliError(`unknown subcommand "${sub}"\n\n${HELP}`, 2);
+  const reading = sub === 'tail' || sub === 'export';
+  const readFlag = Object.keys(AUDIT_READ_OPTIONS).find((name) => (values as Record<string, unknown>)[name] !== undefined);
+  if (!reading && readFlag) throw new CliError(`--${readFlag} is an option of audit tail|export`, 2);
+  if (reading) {
+    if (positionals.length > 0) throw new CliError(`unexpected argument "${positionals[0]!}"`, 2);
+    const config = loadCliConfig(values.config);
+    if (!config) return 2;
+    return runAuditRead(config, sub, values);
+  }
   if (sub === 'checkpoint' && (positionals[0] !== 'export' || !positionals[1])) throw new CliError('usage: gatehouse audit checkpoint export FILE', 2);
   if (sub === 'key' && !['rotate', 'export'].includes(positionals[0] ?? '')) throw new CliError('usage: gatehouse audit key rotate|export', 2);
   let before: number | undefined;
