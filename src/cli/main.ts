@@ -36,7 +36,7 @@ Commands:
   keys       list, rotate or retire signing keys (keys list|rotate|retire)
   clients    manage OAuth clients (clients create|list|show|rotate-secret|delete)
   roles      manage the role catalog (roles list|create|update|delete)
-  audit      verify, seal, export checkpoints of or prune the tamper-evident audit log
+  audit      tail/export (as the admin API), verify, seal, export checkpoints of or prune the tamper-evident audit log
   webhooks   list endpoints, their deliveries, and replay dead ones (webhooks list|deliveries|replay)
 
 Global options:
