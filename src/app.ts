@@ -24,6 +24,7 @@ import { registerClientsFeature } from './features/clients/wiring.ts';
 import { registerTokensFeature } from './features/tokens/wiring.ts';
 import { registerAccountsFeature } from './features/accounts/wiring.ts';
 import { createAdminAccessFor, registerAdminFeature } from './features/admin/feature.ts';
+import { registerBrandingSettings } from './features/admin/branding.ts';
 import { registerOAuthProvider } from './features/oauth/wiring.ts';
 import { registerSocialFeature } from './features/social/wiring.ts';
 import { registerWebhooksFeature } from './features/webhooks/wiring.ts';
@@ -106,6 +107,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const social = registerSocialFeature(app, shared, { accounts, tokens });
   // Admin API: clients, identity providers, users, roles, audit, keys.
   registerAdminFeature(app, shared, { access: adminAccess, keys, clients, tokens, accounts, oauth, social });
+  // Branding from the admin API and console: stored text settings over the config, on every instance.
+  await registerBrandingSettings(app, shared, { access: adminAccess, auth: accounts.auth });
   // Admin console: /admin pages over the admin API's services (docs/admin.md#console).
   registerAdminConsole(app, adminConsoleDeps(shared, { access: adminAccess, keys, clients, tokens, accounts, oauth, social }));
   // Self-service: change email (verified, undoable), delete my account, download my data.

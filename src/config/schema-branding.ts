@@ -22,8 +22,8 @@ function brandFile(kind: BrandFileKind): (raw: unknown) => string {
   };
 }
 
-/** #rrggbb (lower-cased) with WCAG AA contrast where the accent lands in `palette`'s scheme. */
-function accentColor(palette: Palette, scheme: string): (raw: unknown) => string {
+/** #rrggbb (lower-cased) with WCAG AA contrast where the accent lands in `palette`'s scheme. Also checks stored settings (src/ui/theme/settings.ts). */
+export function accentColor(palette: Palette, scheme: string): (raw: unknown) => string {
   return (raw) => {
     const value = p.nonEmptyString(raw).toLowerCase();
     if (!isHexColor(value)) throw new ValueError('must be a colour written #rrggbb, e.g. #0b57d0');
@@ -37,7 +37,7 @@ function accentColor(palette: Palette, scheme: string): (raw: unknown) => string
 }
 
 /** A CSS length that lands in the stylesheet as-is: so only a plain number with px, rem or em, or 0. */
-function cssRadius(raw: unknown): string {
+export function cssRadius(raw: unknown): string {
   const value = p.nonEmptyString(raw);
   const match = RADIUS_PATTERN.exec(value);
   if (!match) throw new ValueError('must be a CSS length such as 6px, 0.5rem or 0 (px, rem or em)');
@@ -48,7 +48,7 @@ function cssRadius(raw: unknown): string {
 }
 
 /** An absolute https URL for a link in the footer and in mails. */
-function httpsLink(raw: unknown): string {
+export function httpsLink(raw: unknown): string {
   const value = p.nonEmptyString(raw);
   let url: URL;
   try {
@@ -61,7 +61,7 @@ function httpsLink(raw: unknown): string {
   return url.href;
 }
 
-function productName(raw: unknown): string {
+export function productName(raw: unknown): string {
   const value = p.nonEmptyString(raw);
   if (value.length > 60) throw new ValueError('must be at most 60 characters');
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new ValueError('must not contain control characters');

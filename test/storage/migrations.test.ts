@@ -225,7 +225,25 @@ const steps: Record<string, Step> = {
       assert.ok(await db.selectFrom('revocations').select('value').where('expires_at', '<=', T0 + 1000).where('value', '=', 'j1').executeTakeFirst());
     },
   },
+  '0017-branding-settings': {
+    // One row per overridden text setting; the key is unique (an upsert replaces it).
+    seed: async (db) => {
+      const branding = db.withTables<BrandingTables>();
+      await branding.insertInto('branding_settings').values([{ key: 'product_name', value: 'Acme ID', updated_at: T0 }, { key: 'accent_color', value: '#0b57d0', updated_at: T0 }]).execute();
+      await branding.insertInto('branding_settings').values({ key: 'product_name', value: 'Acme Sign-in', updated_at: T0 + 1 })
+        .onConflict((conflict) => conflict.column('key').doUpdateSet({ value: 'Acme Sign-in', updated_at: T0 + 1 })).execute();
+    },
+    check: async (db) => {
+      const rows = await db.withTables<BrandingTables>().selectFrom('branding_settings').selectAll().orderBy('key').execute();
+      assert.deepEqual(rows.map((row) => ({ ...row, updated_at: Number(row.updated_at) })), [
+        { key: 'accent_color', value: '#0b57d0', updated_at: T0 },
+        { key: 'product_name', value: 'Acme Sign-in', updated_at: T0 + 1 },
+      ]);
+    },
+  },
 };
+
+type BrandingTables = { branding_settings: { key: string; value: string; updated_at: number } };
 
 /** The index names of the database (SQLite's catalogue or PostgreSQL's). */
 async function indexNames(db: Kysely<DatabaseSchema>): Promise<Set<string>> {

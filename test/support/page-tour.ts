@@ -312,6 +312,8 @@ const ADMIN_STOPS: readonly TourStop[] = [
   admin('roles', '/admin/roles', (run) => visit(run, '/admin/roles')),
   admin('signing keys', '/admin/keys', (run) => visit(run, '/admin/keys')),
   admin('audit log', '/admin/audit', (run) => visit(run, '/admin/audit')),
+  admin('branding', '/admin/branding', (run) => visit(run, '/admin/branding')),
+  admin('branding: refused', '/admin/branding', (run) => submit(run, '/admin/branding', { accent_color: 'blue' }), 'client-error'),
 ];
 
 /** Every stop, in walking order: the hosted pages, then the admin console. */

@@ -251,7 +251,7 @@ describe('the sample brand on every page and state, German by default', () => {
     assert.ok(consoleUser, 'the operator signed in above');
     const { browser: operator, question, id } = consoleUser;
     assertBrandedPage(question, 'admin: confirm the MFA reset');
-    for (const path of ['/admin', '/admin/users', `/admin/users/${id}`, '/admin/clients', `/admin/clients/${NOTES.client_id}`, '/admin/clients/new', '/admin/identity-providers', '/admin/roles', '/admin/keys', '/admin/audit']) {
+    for (const path of ['/admin', '/admin/users', `/admin/users/${id}`, '/admin/clients', `/admin/clients/${NOTES.client_id}`, '/admin/clients/new', '/admin/identity-providers', '/admin/roles', '/admin/keys', '/admin/audit', '/admin/branding']) {
       const page = await operator.get(path);
       assert.equal(page.statusCode, 200, `admin: ${path} (${String(page.headers.location ?? '')})`);
       assertBrandedPage(page, `admin: ${path}`);

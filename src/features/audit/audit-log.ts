@@ -61,6 +61,7 @@ export const AUDIT_EVENT_TYPES = [
   'initial-access-token-created',
   'signing-key-rotated',
   'signing-key-retired',
+  'branding-updated',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

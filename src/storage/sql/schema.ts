@@ -203,6 +203,14 @@ export interface DatabaseSchema {
   roles: RolesTable;
   initial_access_tokens: InitialAccessTokensTable;
   client_registrations: ClientRegistrationsTable;
+  branding_settings: BrandingSettingsTable;
+}
+
+/** Admin-edited branding text settings over the config (ui/theme/settings.ts); `updated_at` in ms. */
+export interface BrandingSettingsTable {
+  key: string;
+  value: string;
+  updated_at: number;
 }
 
 export interface IdentityProvidersTable {

@@ -65,13 +65,26 @@ let lastConfigured: Theme = DEFAULT_THEME;
 
 /** Keeps `theme` for `app` (and the encapsulated plugins created from it). */
 export function setTheme(app: FastifyInstance, theme: Theme): void {
-  const frozen = Object.freeze({ ...theme, brand: Object.freeze({ ...theme.brand }) });
-  themes.set(app, frozen);
-  lastConfigured = frozen;
+  replaceTheme(app, theme);
   // preHandler, like the audit and i18n contexts: body parsing would lose a context entered earlier.
   app.addHook('preHandler', (request, _reply, done) => {
     current.run(request, done);
   });
+}
+
+/**
+ * Swaps the theme `setTheme` kept for `app` (the admin-edited branding settings, reloaded at run
+ * time); unlike `setTheme` it adds no hook, so it may run after the app is ready.
+ */
+export function replaceTheme(app: FastifyInstance, theme: Theme): void {
+  const frozen = Object.freeze({ ...theme, brand: Object.freeze({ ...theme.brand }) });
+  themes.set(app, frozen);
+  lastConfigured = frozen;
+}
+
+/** The theme kept for `app` (or the one configured last). */
+export function themeOf(app: FastifyInstance): Theme {
+  return themes.get(app) ?? lastConfigured;
 }
 
 /**

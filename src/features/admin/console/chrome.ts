@@ -11,7 +11,7 @@ import { PrivilegeError, type PrivilegeRefusal } from '../privilege.ts';
 /** The console's stylesheet (served by assets.ts); linked once the layout takes extra stylesheets. */
 export const ADMIN_STYLESHEET = '/assets/admin.css';
 
-export type Section = 'dashboard' | 'users' | 'roles' | 'clients' | 'providers' | 'keys' | 'audit';
+export type Section = 'dashboard' | 'users' | 'roles' | 'clients' | 'providers' | 'keys' | 'branding' | 'audit';
 
 const NAV: readonly { section: Section; href: string; label: MessageKey }[] = [
   { section: 'dashboard', href: '/admin', label: 'admin.nav.dashboard' },
@@ -20,6 +20,7 @@ const NAV: readonly { section: Section; href: string; label: MessageKey }[] = [
   { section: 'clients', href: '/admin/clients', label: 'admin.nav.clients' },
   { section: 'providers', href: '/admin/identity-providers', label: 'admin.nav.providers' },
   { section: 'keys', href: '/admin/keys', label: 'admin.nav.keys' },
+  { section: 'branding', href: '/admin/branding', label: 'admin.nav.branding' },
   { section: 'audit', href: '/admin/audit', label: 'admin.nav.audit' },
 ];
 

@@ -14,6 +14,7 @@ import * as dpopExchange from './0013-dpop-exchange.ts';
 import * as registration from './0014-registration.ts';
 import * as clientMetadata from './0015-client-metadata.ts';
 import * as housekeeping from './0016-housekeeping.ts';
+import * as brandingSettings from './0017-branding-settings.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit a released one —
@@ -35,6 +36,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0014-registration': registration,
   '0015-client-metadata': clientMetadata,
   '0016-housekeeping': housekeeping,
+  '0017-branding-settings': brandingSettings,
 });
 
 export const migrationProvider: MigrationProvider = {
