@@ -47,7 +47,8 @@ function auditSuite(name: string, skip: string | false, open: () => Promise<{ da
         assert.ok(event);
         assert.match(event.id, /^[0-9a-f]{32}$/);
         assert.deepEqual({ ...event, id: '' }, {
-          id: '', at: T0, type: 'sign-in', outcome: 'success', userId: 'alice', actorId: null, clientId: null, ip: '192.0.2.1', userAgent: 'Mozilla/5.0', requestId: null,
+          // A successful sign-in is the user's own act (docs/audit.md, "Who is the actor").
+          id: '', at: T0, type: 'sign-in', outcome: 'success', userId: 'alice', actorId: 'alice', clientId: null, ip: '192.0.2.1', userAgent: 'Mozilla/5.0', requestId: null,
           detail: { method: 'password', attempts: 2, remembered: false, note: null },
         });
         // Optional fields default to null / {}.

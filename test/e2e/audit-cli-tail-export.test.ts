@@ -73,7 +73,8 @@ describe('gatehouse audit tail|export', () => {
     const lines = text.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 2, text.stdout);
     for (const [index, event] of signIns.entries()) {
-      assert.equal(lines[index], [new Date(event.at).toISOString(), 'sign-in', event.outcome, event.user_id, '-', '127.0.0.1', event.request_id].join('\t'));
+      // The actor column: a successful sign-in is the user's own act, a failed one nobody's (docs/audit.md).
+      assert.equal(lines[index], [new Date(event.at).toISOString(), 'sign-in', event.outcome, event.user_id, event.outcome === 'success' ? event.user_id : '-', '127.0.0.1', event.request_id].join('\t'));
     }
   });
 

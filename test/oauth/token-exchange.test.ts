@@ -77,6 +77,7 @@ describe('token exchange (RFC 8693)', () => {
     assert.equal(event?.outcome, 'success');
     assert.equal(event?.clientId, 'orders');
     assert.equal(event?.userId, user.sub);
+    assert.equal(event?.actorId, 'client:orders', 'the confidential client that authenticated is the actor (docs/audit.md)');
   });
 
   it('an actor token names the actor; a second exchange nests the chain', async () => {

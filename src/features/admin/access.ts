@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.ts';
 import { apiError } from '../../errors/catalog.ts';
+import { setAuditActor } from '../audit/request-context.ts';
 import { mfaRequiredFor } from '../mfa/policy.ts';
 import type { UserStore } from '../accounts/store.ts';
 import type { ClientStore } from '../clients/store.ts';
@@ -116,6 +117,7 @@ export function createAdminAccess(deps: AdminAccessDeps) {
         caller = await viaSession(request, scope);
       }
       callers.set(request, caller);
+      setAuditActor(request, caller.id); // the admin or `client:<client_id>` acts (docs/audit.md)
     },
     /** The caller of a request that passed `require`. */
     caller: (request: FastifyRequest): AdminCaller => {

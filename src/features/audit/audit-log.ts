@@ -3,7 +3,7 @@ import { newId } from '../../crypto/random.ts';
 import type { DatabaseSchema } from '../../storage/sql/schema.ts';
 import { cleanId, cleanIp, cleanUserAgent, sanitizeDetail, type DetailValue } from './sanitize.ts';
 import { recordMAC } from './chain.ts';
-import { currentAuditRequest } from './request-context.ts';
+import { currentAuditRequest, type AuditRequestContext } from './request-context.ts';
 
 /**
  * The append-only audit log of security events (SEC-ASVS-14). This module can insert and read
@@ -75,7 +75,11 @@ export interface AuditEvent {
   outcome: 'success' | 'failure';
   /** The subject: the account the event is about. */
   userId?: string | null;
-  /** Who acted, when not the subject (an administrator); null for the subject or the system. */
+  /**
+   * Who acted: the authenticated principal that caused the event, a user id (the subject's own,
+   * for self-service) or `client:<client_id>`; null when no one was authenticated. Default: see
+   * `actorOf` (docs/audit.md, "Who is the actor"); a value given here, null included, wins.
+   */
   actorId?: string | null;
   /** The OAuth client involved; default: `detail.client_id` when that is a string. */
   clientId?: string | null;
@@ -154,7 +158,7 @@ export function createAuditLog(db: Kysely<DatabaseSchema>, options: { now?: () =
         type: event.type,
         outcome: event.outcome,
         user_id: cleanId(event.userId),
-        actor_id: cleanId(event.actorId),
+        actor_id: cleanId(actorOf(event, request)),
         client_id: cleanId(clientId),
         ip: cleanIp(event.ip ?? request?.ip),
         user_agent: cleanUserAgent(event.userAgent ?? request?.userAgent),
@@ -193,6 +197,19 @@ export function createAuditLog(db: Kysely<DatabaseSchema>, options: { now?: () =
       }));
     },
   };
+}
+
+/**
+ * The default actor (docs/audit.md, "Who is the actor"). An explicit `actorId`, null included,
+ * wins. A sign-in is the user's own act once it succeeds, and nobody's while it fails, whatever
+ * session the browser already had: that session is not what made the attempt, and a successful
+ * sign-in replaces it (SEC-SESS-01). Anything else: whoever the request is authenticated as
+ * (`setAuditActor`), else null — no one signed in, or no request at all (a background job).
+ */
+function actorOf(event: AuditEvent, request: AuditRequestContext | undefined): string | null {
+  if (event.actorId !== undefined) return event.actorId;
+  if (event.type === 'sign-in') return event.outcome === 'success' ? (event.userId ?? null) : null;
+  return request?.actorId ?? null;
 }
 
 function clampLimit(limit: number | undefined): number {

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { setAuditActor } from '../audit/request-context.ts';
 import { apiError } from '../../errors/catalog.ts';
 import { clearedHostCookie, hostCookie, readCookie } from '../../http/cookies.ts';
 import type { SessionService } from './service.ts';
@@ -24,7 +25,8 @@ export function createSessionAuth(options: { sessions: SessionService; cookieNam
   const current = (request: FastifyRequest): Promise<SessionRecord | undefined> => {
     let pending = memo.get(request);
     if (!pending) {
-      pending = options.sessions.validate(readCookie(request.headers.cookie, options.cookieName));
+      // docs/audit.md: a live session makes its user the actor of what this request records.
+      pending = options.sessions.validate(readCookie(request.headers.cookie, options.cookieName)).then((record) => { if (record) setAuditActor(request, record.user.id); return record; });
       memo.set(request, pending);
     }
     return pending;

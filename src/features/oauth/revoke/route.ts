@@ -5,6 +5,7 @@ import type { RevocationService } from '../../tokens/revocation.ts';
 import type { AccessTokenVerifier } from '../../tokens/verify.ts';
 import { apiError } from '../../../errors/catalog.ts';
 import { formBody, requiredParam } from '../params.ts';
+import { setAuditActor } from '../../audit/request-context.ts';
 
 /** RFC 7009 §2.1: a valid token issued to another client is refused, and stays valid. */
 function notYours() {
@@ -24,6 +25,8 @@ export function registerRevocationEndpoint(app: FastifyInstance, deps: { issuer:
     reply.header('cache-control', 'no-store');
     const body = formBody(request);
     const client = await deps.authenticator.authenticate(request, body, { endpoint });
+    // docs/audit.md "Who is the actor": a client that proved who it is; a public client proved nothing.
+    if (client.type === 'confidential') setAuditActor(request, `client:${client.clientId}`);
     const token = requiredParam(body, 'token');
     if (token.split('.').length === 3) {
       const claims = await deps.verifier.verify(token).catch(() => undefined);

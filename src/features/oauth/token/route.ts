@@ -8,6 +8,7 @@ import { refreshToken } from './grants/refresh-token.ts';
 import type { GrantDeps, GrantHandler } from './types.ts';
 import type { DPoPService } from '../dpop/service.ts';
 import { boundGrantDeps } from '../dpop/bind.ts';
+import { setAuditActor } from '../../audit/request-context.ts';
 
 /** Grant types every app has; the authorization-code grant comes with the provider's deps. */
 const BASE_GRANTS: Partial<Record<GrantType, GrantHandler>> = {
@@ -49,6 +50,8 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: GrantDeps & { 
     const handler = Object.hasOwn(grants, grantType) ? grants[grantType as GrantType] : undefined;
     if (!handler) throw apiError('unsupported_grant_type', `The grant type ${grantType.slice(0, 64)} is not supported.`);
     const client = await deps.authenticator.authenticate(request, body, { endpoint });
+    // docs/audit.md "Who is the actor": a client that proved who it is; a public client proved nothing.
+    if (client.type === 'confidential') setAuditActor(request, `client:${client.clientId}`);
     if (!client.grantTypes.includes(grantType as GrantType)) throw apiError('unauthorized_client', `This client may not use ${grantType}.`);
     // RFC 9449 §5: with a valid DPoP proof, the tokens are bound to its key (token_type DPoP).
     const dpop = await deps.dpop?.tokenRequest(request, reply, client, endpoint);
