@@ -14,8 +14,12 @@ import { AUDIT_MAC_PURPOSE } from '../../src/features/audit/wiring.ts';
 import { resolveMasterKey } from '../../src/crypto/master-key.ts';
 import { createTestApp, type TestApp } from '../support/app.ts';
 import { PASSWORD, postJSON, registerAndSignIn, sessionCookie, whoami } from '../support/auth.ts';
-import { call, adminClientToken, createOAuthApp, fixtureClients, hashSecretFor, nativeSignIn, revoke } from '../admin/support.ts';
+import { call, adminClientToken, createOAuthApp, fixtureClients, grantFor, hashSecretFor, nativeSignIn, revoke } from '../admin/support.ts';
+import { createBrowser } from '../../src/ui/test-browser.ts';
 
+/** A client id of the longest length allowed (src/features/clients/validation.ts): its actor id is 135 characters. */
+const LONGEST = 'l'.repeat(128);
+const opsClient = (clientId: string) => ({ client_id: clientId, name: clientId.slice(0, 20), type: 'confidential', token_endpoint_auth_method: 'client_secret_basic', client_secret_hash: hashSecretFor(clientId), grant_types: ['client_credentials'], scopes: ['admin:users'] });
 const OPS = { client_id: 'ops', name: 'ops', type: 'confidential', token_endpoint_auth_method: 'client_secret_basic', client_secret_hash: hashSecretFor('ops'), grant_types: ['client_credentials'], scopes: ['admin:users'] };
 
 /** Every stored event of `type` about `userId`, newest first. */
@@ -34,7 +38,7 @@ describe('audit actor: who caused each event', () => {
   let admin: string;
   let adminId: string;
   before(async () => {
-    t = await createOAuthApp({ clients: fixtureClients({ extra: [OPS] }) });
+    t = await createOAuthApp({ clients: fixtureClients({ extra: [OPS, opsClient(LONGEST), opsClient(LONGEST.slice(0, 121))] }) });
     admin = await registerAndSignIn(t, 'admin@example.com');
     const users = createSqlUserStore(t.storage.database.db);
     adminId = (await users.findByEmail('admin@example.com'))!.id;
@@ -84,6 +88,31 @@ describe('audit actor: who caused each event', () => {
     const bob = await nativeSignIn(t, 'bob@example.com');
     const events = await disable(bob.sub, { bearer: await adminClientToken(t, 'ops') });
     assert.deepEqual(events.map((event) => [event.type, event.actorId]).sort(), [['token-revoked', 'client:ops'], ['user-disabled', 'client:ops']]);
+  });
+
+  it('the longest client id is its actor whole: not cut to another client’s id', async () => {
+    const gil = await nativeSignIn(t, 'gil@example.com');
+    const events = await disable(gil.sub, { bearer: await adminClientToken(t, LONGEST) });
+    assert.deepEqual(events.map((event) => event.actorId), events.map(() => `client:${LONGEST}`));
+    const filtered = await createAuditLog(t.storage.database.db).query({ actorId: `client:${LONGEST}`, limit: 1000 });
+    assert.ok(filtered.length >= 1, 'the admin filter finds it by the full id');
+    assert.deepEqual(await createAuditLog(t.storage.database.db).query({ actorId: `client:${LONGEST.slice(0, 121)}`, limit: 1000 }), [], 'the 121-character client did nothing');
+  });
+
+  it('signing in as B in a browser that holds A’s session: ending A’s session (and its grants) is B’s act, not A’s', async () => {
+    const hal = await registerAndSignIn(t, 'hal@example.com');
+    const halSession = (await whoami(t, hal)).json() as { user: { id: string }; session: { id: string } };
+    await registerAndSignIn(t, 'ivy@example.com');
+    const ivyId = (await createSqlUserStore(t.storage.database.db).findByEmail('ivy@example.com'))!.id;
+    const { grantId } = await grantFor(t, 'confrt', { userId: halSession.user.id, sessionId: halSession.session.id, scope: ['openid'] });
+    const browser = createBrowser(t.app);
+    const [name, ...value] = hal.split('=');
+    browser.jar.set(name!, value.join('='));
+    assert.equal((await browser.submit('/login', '/login', { email: 'ivy@example.com', password: PASSWORD })).statusCode, 303);
+    const ended = (await eventsOf(t, 'token-revoked', halSession.user.id)).filter((event) => event.detail.grant_id === grantId);
+    assert.equal(ended.length, 1, 'hal’s session-bound grant was revoked with the session');
+    assert.equal(ended[0]!.actorId, ivyId);
+    assert.deepEqual((await eventsOf(t, 'sign-in', ivyId)).map((event) => event.actorId)[0], ivyId);
   });
 
   it('a public client revoking its refresh token at /oauth/revoke: no actor (a public client proves nothing); the user stays the subject', async () => {

@@ -12,7 +12,8 @@ export const MAX_USER_AGENT_LENGTH = 512;
 export const MAX_DETAIL_STRING_LENGTH = 256;
 const MAX_DETAIL_FIELDS = 32;
 const MAX_FIELD_NAME_LENGTH = 64;
-const MAX_ID_LENGTH = 128;
+// Client ids may be 128 characters; `client:<client_id>` as actor is 135. The admin audit filter takes 160.
+const MAX_ID_LENGTH = 160;
 const MAX_IP_LENGTH = 64;
 
 // ANSI/VT100 sequences first (CSI `ESC [ … final`, OSC `ESC ] … BEL|ESC \`, two-byte `ESC x`),

@@ -18,6 +18,21 @@ export interface SessionAuth {
   clearCookie(reply: FastifyReply): void;
   /** Drops the memoised session so the next `current` validates again (after a change). */
   forget(request: FastifyRequest): void;
+  /**
+   * SEC-SESS-01: hands this browser over to the session a sign-in just created. The session it
+   * had ends server-side — unless the same user re-authenticated (prompt=login, max_age): then
+   * `onReplaced` moves that session's grants to the new one first, since it is not a sign-out —
+   * and the new session's cookie is set. From here the one who signed in is the request's audit
+   * actor: ending the old session is their act, not its owner's (docs/audit.md).
+   */
+  handOver(request: FastifyRequest, reply: FastifyReply, signedIn: SignedIn, onReplaced?: (oldSessionId: string, newSessionId: string) => Promise<void>): Promise<void>;
+}
+
+/** What a completed sign-in hands the browser. */
+export interface SignedIn {
+  user: { id: string };
+  session: { id: string };
+  token: string;
 }
 
 export function createSessionAuth(options: { sessions: SessionService; cookieName: string }): SessionAuth {
@@ -46,6 +61,16 @@ export function createSessionAuth(options: { sessions: SessionService; cookieNam
     },
     forget: (request) => {
       memo.delete(request);
+    },
+    handOver: async (request, reply, signedIn, onReplaced) => {
+      const previous = await current(request);
+      setAuditActor(request, signedIn.user.id);
+      if (previous) {
+        if (previous.user.id === signedIn.user.id) await onReplaced?.(previous.session.id, signedIn.session.id);
+        await options.sessions.revoke(previous.session.id, previous.user.id);
+      }
+      memo.delete(request);
+      reply.header('set-cookie', hostCookie(options.cookieName, signedIn.token));
     },
   };
 }

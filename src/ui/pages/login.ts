@@ -95,7 +95,7 @@ function missingFields(tr: Translator, email: string, password: string): FieldEr
 
 /** `GET /login` and `POST /login`. */
 export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
-  const { csrf, auth, sessions, login } = deps;
+  const { csrf, auth, login } = deps;
 
   async function render(request: FastifyRequest, reply: FastifyReply, view: Omit<LoginView, 'csrfToken'>, status = 200, headers?: Readonly<Record<string, string>>): Promise<FastifyReply> {
     const tr = translatorFor(request);
@@ -148,16 +148,8 @@ export function registerLoginPage(app: FastifyInstance, deps: PagesDeps): void {
     if (!result.ok) return render(request, reply, { email, returnTo, error: signInErrorMessage(tr, result.error, { signIn: true }) }, result.error.status, result.error.headers);
 
     // SEC-SESS-01: the new session has a new id; a session this browser already had ends server-side.
-    const previous = await auth.current(request);
-    if (previous) {
-      // Re-authentication of the same user (prompt=login, max_age) is not a sign-out: the
-      // applications' session-bound grants follow the new session instead of being revoked.
-      if (previous.user.id === result.value.user.id) await deps.onSessionReplaced?.(previous.session.id, result.value.session.id);
-      await sessions.revoke(previous.session.id, previous.user.id);
-    }
-    auth.forget(request);
+    await auth.handOver(request, reply, result.value, deps.onSessionReplaced);
     csrf.renew(reply); // a new CSRF binding for the signed-in browser
-    auth.setCookie(reply, result.value.token);
     setDeviceCookie(reply, result.value.device);
     return reply.redirect(returnTo ?? DEFAULT_RETURN_TO, 303);
   });

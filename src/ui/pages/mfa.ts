@@ -88,7 +88,7 @@ function stepErrorBox(tr: Translator, error: StepError | undefined): SafeHtml {
  * session is created, and only this page and `/api/auth/mfa/…` read it (SEC-ASVS-09).
  */
 export function registerMfaPages(app: FastifyInstance, deps: MfaPagesDeps): void {
-  const { csrf, auth, sessions, signIn } = deps;
+  const { csrf, auth, signIn } = deps;
 
   async function page(request: FastifyRequest, reply: FastifyReply, returnTo: string | undefined, body: (csrfToken: string) => SafeHtml, status = 200, headers?: Readonly<Record<string, string>>, scripts = false): Promise<FastifyReply> {
     const formAction = deps.formActionFor ? await deps.formActionFor(returnTo) : [];
@@ -148,15 +148,9 @@ ${codeForms(tr, token, returnTo, methods, options, error)}`, error?.status, erro
 
   /** The same hand-over as a password sign-in (SEC-SESS-01): the previous session of this browser ends. */
   async function handOver(request: FastifyRequest, reply: FastifyReply, result: CompletedSignIn): Promise<void> {
-    const previous = await auth.current(request);
-    if (previous) {
-      if (previous.user.id === result.user.id) await deps.onSessionReplaced?.(previous.session.id, result.session.id);
-      await sessions.revoke(previous.session.id, previous.user.id);
-    }
-    auth.forget(request);
+    await auth.handOver(request, reply, result, deps.onSessionReplaced);
     csrf.renew(reply);
     clearPendingCookie(reply);
-    auth.setCookie(reply, result.token);
     setDeviceCookie(reply, result.device);
   }
 

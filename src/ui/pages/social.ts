@@ -43,7 +43,7 @@ const COOKIE_MAX_AGE_SECONDS = 15 * 60;
 export function registerSocialPages(app: FastifyInstance, deps: PagesDeps): void {
   const social = deps.social;
   if (!social) return;
-  const { csrf, auth, sessions } = deps;
+  const { csrf, auth } = deps;
   const renderAccount = accountRenderer(deps);
 
   /** The browser's binding value, created on first use and kept (two tabs may sign in at once). */
@@ -62,14 +62,8 @@ export function registerSocialPages(app: FastifyInstance, deps: PagesDeps): void
 
   /** The same session hand-over as a password sign-in (SEC-SESS-01). */
   async function signIn(request: FastifyRequest, reply: FastifyReply, result: SignInResult, returnTo: string | null): Promise<FastifyReply> {
-    const previous = await auth.current(request);
-    if (previous) {
-      if (previous.user.id === result.user.id) await deps.onSessionReplaced?.(previous.session.id, result.session.id);
-      await sessions.revoke(previous.session.id, previous.user.id);
-    }
-    auth.forget(request);
+    await auth.handOver(request, reply, result, deps.onSessionReplaced);
     csrf.renew(reply);
-    auth.setCookie(reply, result.token);
     return reply.redirect(safeReturnTo(returnTo) ?? DEFAULT_RETURN_TO, 303);
   }
 
