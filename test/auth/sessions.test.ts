@@ -44,6 +44,8 @@ describe('sessions (SEC-SESS)', () => {
     assert.equal((await whoami(t, issued)).statusCode, 200);
     const again = await signIn(t, 'fixation@example.com', PASSWORD, { cookie: issued });
     assert.notEqual(again, issued, 'signing in again with a live session still rotates');
+    assert.equal((await whoami(t, issued)).statusCode, 401, 'and the session it replaced ended server-side');
+    assert.equal((await whoami(t, again)).statusCode, 200);
   });
 
   it('SEC-SESS-05: the session is accepted only from the cookie', async () => {

@@ -39,7 +39,7 @@ const SIGN_UP_MESSAGE = 'Check your inbox: we sent a link to confirm the address
 const FORGOT_MESSAGE = 'If an account exists for that address, we sent a link to reset the password.';
 
 /** The JSON API for first-party apps under `/api/auth/` (accounts and password sign-in). */
-export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: AccountsService; login: PasswordLogin; auth: SessionAuth; firstPartyTokens?: FirstPartyTokens }): void {
+export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: AccountsService; login: PasswordLogin; auth: SessionAuth; firstPartyTokens?: FirstPartyTokens; onSessionReplaced?: (oldSessionId: string, newSessionId: string) => Promise<void> }): void {
   const { accounts, login, auth } = deps;
 
   app.post<{ Body: { email: string; password: string; name?: string } }>('/api/auth/sign-up', {
@@ -98,8 +98,8 @@ export function registerAccountRoutes(app: FastifyInstance, deps: { accounts: Ac
     }
     const result = await login.signIn(request.body, clientInfo(request), { device: presentedDevice(request) }).catch(mfaAnswer(reply, false));
     if ('mfaRequired' in result) return result.mfaRequired;
-    // A new session id at every sign-in; whatever cookie came in is replaced (SEC-SESS-01).
-    auth.setCookie(reply, result.token);
+    // A new session id at every sign-in; the session of the cookie that came in ends (SEC-SESS-01).
+    await auth.handOver(request, reply, result, deps.onSessionReplaced);
     setDeviceCookie(reply, result.device);
     return { user: publicUser(result.user), session: publicSession(result.session, result.session.id) };
   });

@@ -72,7 +72,7 @@ export async function registerAccountsFeature(app: FastifyInstance, shared: Shar
   const login = createPasswordLogin(context, { deviceKey: masterKey.derive('device-cookie'), secondStep: mfa.gate });
 
   registerSessionRoutes(app, { sessions, auth, audit, permissionsOf: shared.roles.permissionsOf });
-  registerAccountRoutes(app, { accounts, login, auth, firstPartyTokens });
+  registerAccountRoutes(app, { accounts, login, auth, firstPartyTokens, onSessionReplaced: (from, to) => tokenStore.moveGrants(from, to) });
   registerMfaRoutes(app, { mfa: mfa.service, signIn: mfa.signIn, auth, firstPartyTokens, now });
   return { users: context.users, oneTimeTokens: context.oneTimeTokens, sessions, auth, accounts, login, mfa };
 }
