@@ -47,9 +47,16 @@ export function cssRadius(raw: unknown): string {
   return value;
 }
 
-/** An absolute https URL for a link in the footer and in mails. */
+/** The longest link accepted (the admin API's body limit too): a footer link, not a payload in every page and mail. */
+export const MAX_LINK_LENGTH = 2048;
+/** The longest product name: it is in every title and mail subject. */
+export const MAX_PRODUCT_NAME_LENGTH = 60;
+
+/** An absolute https URL for a link in the footer and in mails, at most 2048 characters (config file, API and console alike). */
 export function httpsLink(raw: unknown): string {
   const value = p.nonEmptyString(raw);
+  // Checked before parsing and after (the WHATWG parser percent-encodes, so href can be longer).
+  if (value.length > MAX_LINK_LENGTH) throw new ValueError(`must be at most ${MAX_LINK_LENGTH} characters`);
   let url: URL;
   try {
     url = new URL(value);
@@ -58,13 +65,28 @@ export function httpsLink(raw: unknown): string {
   }
   if (url.protocol !== 'https:') throw new ValueError('must be an https:// URL');
   if (url.username || url.password) throw new ValueError('must not contain credentials');
+  if (url.href.length > MAX_LINK_LENGTH) throw new ValueError(`must be at most ${MAX_LINK_LENGTH} characters once percent-encoded`);
   return url.href;
 }
 
+/**
+ * Characters a product name may not hold: C0 and C1 controls (U+0000–U+001F, U+007F–U+009F),
+ * the line and paragraph separators (U+2028, U+2029: a line break in a mail subject or a
+ * script string) and the bidirectional formatting characters (U+061C, U+200E, U+200F,
+ * U+202A–U+202E, U+2066–U+2069), which reorder the text around them so a name reads as
+ * something else, in our pages and in the mail clients that show it (CVE-2021-42574, "Trojan
+ * Source"). A name in a right-to-left script needs none of them.
+ */
+const FORBIDDEN_IN_NAME = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
+
 export function productName(raw: unknown): string {
   const value = p.nonEmptyString(raw);
-  if (value.length > 60) throw new ValueError('must be at most 60 characters');
-  if (/[\u0000-\u001f\u007f]/.test(value)) throw new ValueError('must not contain control characters');
+  if (value.length > MAX_PRODUCT_NAME_LENGTH) throw new ValueError(`must be at most ${MAX_PRODUCT_NAME_LENGTH} characters`);
+  const bad = FORBIDDEN_IN_NAME.exec(value);
+  if (bad) {
+    const code = `U+${bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    throw new ValueError(`must not contain control characters, line separators or text-direction marks (found ${code}; refused: U+0000–U+001F, U+007F–U+009F, U+061C, U+200E, U+200F, U+2028, U+2029, U+202A–U+202E, U+2066–U+2069)`);
+  }
   return value;
 }
 
@@ -84,7 +106,7 @@ function directory(raw: unknown): string {
 export const brandingKeys = {
   brandName: key({
     env: 'GATEHOUSE_BRAND_NAME',
-    doc: 'Product name on every page (header, titles "<page> · <name>") and in mails — see docs/branding.md.',
+    doc: 'Product name on every page (header, titles "<page> · <name>") and in mails — see docs/branding.md. At most 60 characters; no control characters, line separators or text-direction marks.',
     default: 'Gatehouse',
     parse: productName,
   }),
@@ -132,19 +154,19 @@ export const brandingKeys = {
   }),
   brandSupportUrl: key({
     env: 'GATEHOUSE_BRAND_SUPPORT_URL',
-    doc: 'https URL of your help or contact page, linked in the page footer and in mails.',
+    doc: 'https URL (at most 2048 characters) of your help or contact page, linked in the page footer and in mails.',
     default: undefined as string | undefined,
     parse: httpsLink,
   }),
   brandPrivacyUrl: key({
     env: 'GATEHOUSE_BRAND_PRIVACY_URL',
-    doc: 'https URL of your privacy policy, linked in the page footer and in mails.',
+    doc: 'https URL (at most 2048 characters) of your privacy policy, linked in the page footer and in mails.',
     default: undefined as string | undefined,
     parse: httpsLink,
   }),
   brandTermsUrl: key({
     env: 'GATEHOUSE_BRAND_TERMS_URL',
-    doc: 'https URL of your terms of service, linked in the page footer and in mails.',
+    doc: 'https URL (at most 2048 characters) of your terms of service, linked in the page footer and in mails.',
     default: undefined as string | undefined,
     parse: httpsLink,
   }),

@@ -236,7 +236,7 @@ export const OPERATIONS: Readonly<Record<string, OperationSpec>> = {
   'GET /api/admin/keys': { operationId: 'listSigningKeys', auth: 'admin', errors: [401, 403] },
   'POST /api/admin/keys/rotate': { operationId: 'rotateSigningKey', auth: 'admin', errors: ADMIN_ERRORS },
   'POST /api/admin/keys/:kid/retire': { operationId: 'retireSigningKey', auth: 'admin', errors: ADMIN_ERRORS },
-  // Branding text settings over the config (admin:clients, docs/branding.md).
+  // Branding text settings over the config (admin:branding, docs/branding.md).
   'GET /api/admin/branding': { operationId: 'getBranding', auth: 'admin', errors: [401, 403] },
   'PATCH /api/admin/branding': { operationId: 'updateBranding', auth: 'admin', errors: [400, 401, 403, 415] },
   // Probes (also on the admin listener).

@@ -17,6 +17,7 @@ const KNOWN: Readonly<Record<string, MessageKey>> = {
   'admin:keys': 'oauth.scope.adminKeys',
   'admin:clients': 'oauth.scope.adminClients',
   'admin:identity-providers': 'oauth.scope.adminIdentityProviders',
+  'admin:branding': 'oauth.scope.adminBranding',
 };
 
 /** One description per scope, in the order given. */

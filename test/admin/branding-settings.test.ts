@@ -20,6 +20,21 @@ function titleOf(body: string): string {
   return /<title>([^<]*)<\/title>/.exec(body)?.[1] ?? '';
 }
 
+const ENTITIES: Readonly<Record<string, string>> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#96;': '`' };
+
+/** Every input of the page's branding form with the value it carries, as a browser would post them. */
+function formFields(body: string): Record<string, string> {
+  const form = /<form method="post" action="\/admin\/branding"[^>]*>([\s\S]*?)<\/form>/.exec(body)?.[1];
+  assert.ok(form, 'the page has the branding form');
+  const fields: Record<string, string> = {};
+  for (const [tag] of form.matchAll(/<input\b[^>]*>/g)) {
+    const name = /\sname="([^"]*)"/.exec(tag)?.[1];
+    if (name === undefined) continue;
+    fields[name] = (/\svalue="([^"]*)"/.exec(tag)?.[1] ?? '').replace(/&(?:amp|lt|gt|quot|#39|#96);/g, (entity) => ENTITIES[entity]!);
+  }
+  return fields;
+}
+
 describe('branding settings from the admin API and console', () => {
   let dir: string;
   let a: TestApp;
@@ -87,7 +102,7 @@ describe('branding settings from the admin API and console', () => {
     assert.equal((await call(a, 'PATCH', '/api/admin/branding', { cookie: admin.cookie }, { logo: 'x' })).statusCode, 400, 'logos stay file-configured');
   });
 
-  it('needs admin:clients: 401 without a session, 403 for a user without it', async () => {
+  it('needs admin:branding: 401 without a session, 403 for a user without it', async () => {
     assert.equal((await call(a, 'GET', '/api/admin/branding', {})).statusCode, 401);
     const user = await registerAndSignIn(a, 'plain@example.com');
     assert.equal((await call(a, 'GET', '/api/admin/branding', { cookie: user })).statusCode, 403);
@@ -112,9 +127,50 @@ describe('branding settings from the admin API and console', () => {
     assert.match(page.body, /Configured: Acme Cloud/);
     assert.match(page.body, /href="\/admin\/branding" aria-current="page"/);
 
-    const emptied = await admin.browser.submit('/admin/branding', '/admin/branding', { product_name: '' });
-    assert.equal(emptied.statusCode, 303);
+    const emptied = await admin.browser.post('/admin/branding', { ...formFields(page.body), product_name: '' });
+    assert.equal(emptied.statusCode, 303, emptied.body.slice(0, 300));
     assert.match(titleOf((await a.app.inject({ url: '/login' })).body), /· Acme Cloud$/);
+  });
+
+  it('saving one field in the console keeps what another admin changed meanwhile in the other fields', async () => {
+    const page = await admin.browser.get('/admin/branding'); // no overrides: every field empty
+    assert.equal(page.statusCode, 200);
+    const other = await call(a, 'PATCH', '/api/admin/branding', { cookie: admin.cookie }, { radius: '10px', terms_url: 'https://acme.example/terms' });
+    assert.equal(other.statusCode, 200, other.body);
+
+    // The first admin submits the form as the browser does: every field, as the page showed it.
+    const saved = await admin.browser.post('/admin/branding', { ...formFields(page.body), product_name: 'Acme Edited' });
+    assert.equal(saved.statusCode, 303, saved.body.slice(0, 300));
+    let view = (await call(a, 'GET', '/api/admin/branding', { cookie: admin.cookie })).json();
+    assert.equal(view.product_name.override, 'Acme Edited');
+    assert.equal(view.radius.override, '10px', 'the other admin\'s radius is kept');
+    assert.equal(view.terms_url.override, 'https://acme.example/terms', 'the other admin\'s link is kept');
+    assert.equal((await auditEvents(a, admin.cookie, 'branding-updated'))[0]?.detail.fields, 'product_name', 'only the edited field was written');
+
+    // A field the page showed with an override, emptied, removes just that override.
+    const again = await admin.browser.get('/admin/branding');
+    assert.match(again.body, /<input type="hidden" name="shown_radius" value="10px">/);
+    const emptied = await admin.browser.post('/admin/branding', { ...formFields(again.body), radius: '' });
+    assert.equal(emptied.statusCode, 303, emptied.body.slice(0, 300));
+    view = (await call(a, 'GET', '/api/admin/branding', { cookie: admin.cookie })).json();
+    assert.equal(view.radius.override, null);
+    assert.equal(view.terms_url.override, 'https://acme.example/terms');
+    assert.equal(view.product_name.override, 'Acme Edited');
+    assert.equal((await call(a, 'PATCH', '/api/admin/branding', { cookie: admin.cookie }, { product_name: null, terms_url: null })).statusCode, 200);
+  });
+
+  it('a console retry after a refusal still sends only the fields the admin changed', async () => {
+    const page = await admin.browser.get('/admin/branding');
+    assert.equal((await call(a, 'PATCH', '/api/admin/branding', { cookie: admin.cookie }, { privacy_url: 'https://acme.example/privacy' })).statusCode, 200);
+    const refused = await admin.browser.post('/admin/branding', { ...formFields(page.body), accent_color: 'blue' });
+    assert.equal(refused.statusCode, 400);
+    assert.match(refused.body, /<input type="hidden" name="shown_privacy_url" value="">/, 'the retry carries what the first page showed');
+    const retried = await admin.browser.post('/admin/branding', { ...formFields(refused.body), accent_color: '#0b57d0' });
+    assert.equal(retried.statusCode, 303, retried.body.slice(0, 300));
+    const view = (await call(a, 'GET', '/api/admin/branding', { cookie: admin.cookie })).json();
+    assert.equal(view.privacy_url.override, 'https://acme.example/privacy', 'kept through the refusal and the retry');
+    assert.equal(view.accent_color.override, '#0b57d0');
+    assert.equal((await call(a, 'PATCH', '/api/admin/branding', { cookie: admin.cookie }, { privacy_url: null, accent_color: null })).statusCode, 200);
   });
 
   it('another instance picks the change up when it is announced on branding:changed', async () => {
@@ -140,6 +196,7 @@ describe('branding settings from the admin API and console', () => {
       ephemeral: { publish: async () => {}, subscribe: async () => { throw new Error('no pub/sub'); } },
       config: b.config,
       now: Date.now,
+      audit: { record: async () => {} },
       apply: (brand) => void applied.push(brand.productName),
       onError: () => {},
     });

@@ -12,7 +12,7 @@ import type { AccessTokenVerifier } from '../tokens/verify.ts';
  * The admin scopes a machine client may hold (client credentials only), one per area so that
  * automation gets least privilege. They double as the permission strings of the role catalog.
  */
-export const ADMIN_SCOPES = ['admin:users', 'admin:roles', 'admin:audit', 'admin:keys', 'admin:clients', 'admin:identity-providers'] as const;
+export const ADMIN_SCOPES = ['admin:users', 'admin:roles', 'admin:audit', 'admin:keys', 'admin:clients', 'admin:identity-providers', 'admin:branding'] as const;
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 
 export function isAdminScope(scope: string): scope is AdminScope {
@@ -32,6 +32,22 @@ export interface AdminCaller {
   permissions: ReadonlySet<string> | 'all';
   ip: string;
   userAgent: string | null;
+}
+
+/** Whether `caller` holds `scope`: the admin role holds every admin scope. */
+export function holdsAdminScope(caller: AdminCaller, scope: AdminScope): boolean {
+  return caller.permissions === 'all' || caller.permissions.has(scope);
+}
+
+/**
+ * The caller of every request that passed an admin access check, whichever app checked it, so
+ * that shared page chrome (the console's navigation) can show only the areas the caller holds.
+ */
+const admitted = new WeakMap<FastifyRequest, AdminCaller>();
+
+/** The caller `request` was admitted as, if it passed an admin access check. */
+export function admittedCaller(request: FastifyRequest): AdminCaller | undefined {
+  return admitted.get(request);
 }
 
 /** The MFA policy and how recent an admin session's second factor must be (docs/admin.md). */
@@ -117,6 +133,7 @@ export function createAdminAccess(deps: AdminAccessDeps) {
         caller = await viaSession(request, scope);
       }
       callers.set(request, caller);
+      admitted.set(request, caller);
       setAuditActor(request, caller.id); // the admin or `client:<client_id>` acts (docs/audit.md)
     },
     /** The caller of a request that passed `require`. */

@@ -1,18 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import { errorResponse } from '../../http/schemas.ts';
 import { BRANDING_SETTING_NAMES, type BrandingPatch, type BrandingSettings } from '../../ui/theme/settings.ts';
-import type { AuditLog } from '../audit/audit-log.ts';
 import type { AdminAccess } from './access.ts';
 
 /**
  * `/api/admin/branding` (docs/branding.md#from-the-admin-api-or-console): the text settings of
- * the brand, stored overrides over the config. Scope `admin:clients`: the brand is what relying
- * parties' users see on our pages, the closest area; no new scope for seven settings.
- * Audited as `branding-updated` with the names (never the values) that changed.
+ * the brand, stored overrides over the config. Scope `admin:branding` of its own: the support,
+ * privacy and terms links are on every page and in every mail, so whoever may set them can send
+ * every user anywhere — not a power to hand out with `admin:clients`. The service audits each
+ * change as `branding-updated` with the names (never the values) that changed.
  */
-export function registerAdminBrandingRoutes(app: FastifyInstance, deps: { settings: BrandingSettings; access: AdminAccess; audit: AuditLog }): void {
-  const { settings, access, audit } = deps;
-  const onRequest = access.require('admin:clients');
+export function registerAdminBrandingRoutes(app: FastifyInstance, deps: { settings: BrandingSettings; access: AdminAccess }): void {
+  const { settings, access } = deps;
+  const onRequest = access.require('admin:branding');
   const errors = { 400: errorResponse, 401: errorResponse, 403: errorResponse, 415: errorResponse };
 
   app.get('/api/admin/branding', {
@@ -24,14 +24,12 @@ export function registerAdminBrandingRoutes(app: FastifyInstance, deps: { settin
     onRequest,
     schema: {
       tags,
-      summary: 'Override brand text settings (validated as their config keys, contrast included); null removes an override. Every instance follows within seconds.',
+      summary: 'Override brand text settings (validated as their config keys, contrast included); null removes an override. Every instance follows at once through pub/sub, within a minute at most.',
       body: { type: 'object', additionalProperties: false, properties: Object.fromEntries(BRANDING_SETTING_NAMES.map((name) => [name, { type: ['string', 'null'], maxLength: 2048 }])) },
       response: { ...errors, 200: viewSchema },
     },
   }, async (request) => {
-    const changed = await settings.update(request.body ?? {});
-    const caller = access.caller(request);
-    if (changed.length > 0) await audit.record({ type: 'branding-updated', outcome: 'success', actorId: caller.id, detail: { fields: changed.join(' ') } });
+    await settings.update(request.body ?? {}, { actorId: access.caller(request).id });
     return settings.view();
   });
 }

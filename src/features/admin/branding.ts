@@ -11,8 +11,8 @@ import { createConsoleGuard } from './console/guard.ts';
 /**
  * Branding from the admin API and console (issue 18, docs/branding.md#from-the-admin-api-or-console):
  * stored text settings over the config, loaded before the first request, reloaded on every
- * instance on `branding:changed` (every minute without pub/sub); `GET|PATCH /api/admin/branding`
- * and `/admin/branding`, both behind `admin:clients`. Register after `registerTheme` and the admin API.
+ * instance on `branding:changed` and every minute; `GET|PATCH /api/admin/branding`
+ * and `/admin/branding`, both behind `admin:branding`. Register after `registerTheme` and the admin API.
  */
 export async function registerBrandingSettings(app: FastifyInstance, shared: Shared, parts: { access: AdminAccess; auth: SessionAuth }): Promise<BrandingSettings> {
   const base = themeOf(app);
@@ -21,12 +21,13 @@ export async function registerBrandingSettings(app: FastifyInstance, shared: Sha
     ephemeral: shared.ephemeral,
     config: shared.config,
     now: shared.now,
+    audit: shared.audit,
     apply: (text) => replaceTheme(app, { ...base, brand: { ...base.brand, ...text } }),
     onError: shared.onBackgroundError,
   });
   await settings.start();
   app.addHook('onClose', () => settings.stop());
-  registerAdminBrandingRoutes(app, { settings, access: parts.access, audit: shared.audit });
-  registerBrandingPage(app, { settings, audit: shared.audit, csrf: shared.csrf }, createConsoleGuard({ access: parts.access, auth: parts.auth }));
+  registerAdminBrandingRoutes(app, { settings, access: parts.access });
+  registerBrandingPage(app, { settings, csrf: shared.csrf }, createConsoleGuard({ access: parts.access, auth: parts.auth }));
   return settings;
 }

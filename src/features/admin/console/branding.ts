@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
+import { MAX_LINK_LENGTH, MAX_PRODUCT_NAME_LENGTH } from '../../../config/schema-branding.ts';
 import type { Csrf } from '../../../http/csrf.ts';
-import { checkedForm, csrfInput, errorSummary, field, input, type FieldError } from '../../../ui/forms.ts';
+import { checkedForm, csrfInput, errorSummary, field, hiddenInput, input, type FieldError, type FormFields } from '../../../ui/forms.ts';
 import { html } from '../../../ui/html.ts';
 import { translatorFor, type MessageKey, type Translator } from '../../../ui/i18n/index.ts';
 import { PAGE_GET, pagePost } from '../../../ui/routes.ts';
-import { BRANDING_SETTING_NAMES, brandingProblems, type BrandingPatch, type BrandingSetting, type BrandingSettings, type BrandingView } from '../../../ui/theme/settings.ts';
-import type { AuditLog } from '../../audit/audit-log.ts';
+import { BRANDING_SETTING_NAMES, brandingProblems, type BrandingPatch, type BrandingSetting, type BrandingSettings } from '../../../ui/theme/settings.ts';
 import { noticeFrom, sendConsolePage } from './chrome.ts';
 import type { Admit } from './deps.ts';
 
@@ -19,22 +19,38 @@ const ERRORS: Readonly<Record<BrandingSetting, MessageKey>> = {
   privacy_url: 'admin.branding.error.url',
   terms_url: 'admin.branding.error.url',
 };
+/** The validators' own limits, so a browser stops typing where the server would refuse. */
+const MAX_LENGTH: Readonly<Partial<Record<BrandingSetting, number>>> = {
+  product_name: MAX_PRODUCT_NAME_LENGTH,
+  support_url: MAX_LINK_LENGTH,
+  privacy_url: MAX_LINK_LENGTH,
+  terms_url: MAX_LINK_LENGTH,
+};
+
+type Values = Record<BrandingSetting, string>;
+
+/** The hidden field carrying the override a field showed when the page was drawn. */
+const shownName = (name: BrandingSetting): string => `shown_${name}`;
 
 /**
  * `/admin/branding`: the brand's text settings through the same service as
- * `PATCH /api/admin/branding` (scope admin:clients). An empty field removes the override.
- * Refused values are shown next to their field, in the page's language.
+ * `PATCH /api/admin/branding` (scope admin:branding). Each field carries, hidden, the override it
+ * showed; only fields whose value the admin changed are sent to the service, so saving one field
+ * never reverts what another admin changed meanwhile in the others. Emptying a field that showed
+ * an override removes it. Refused values are shown next to their field, in the page's language.
  */
-export function registerBrandingPage(app: FastifyInstance, deps: { settings: BrandingSettings; audit: AuditLog; csrf: Csrf }, admit: Admit): void {
+export function registerBrandingPage(app: FastifyInstance, deps: { settings: BrandingSettings; csrf: Csrf }, admit: Admit): void {
   const { settings, csrf } = deps;
-  const scope = ['admin:clients'] as const;
+  const scope = ['admin:branding'] as const;
 
   app.get('/admin/branding', PAGE_GET, async (request, reply) => {
     if (!(await admit(request, reply, scope))) return reply;
     const tr = translatorFor(request);
+    const view = settings.view();
+    const shown = Object.fromEntries(BRANDING_SETTING_NAMES.map((name) => [name, view[name].override ?? ''])) as Values;
     return sendConsolePage(request, reply, {
       section: 'branding', title: tr.t('admin.branding.title'), notice: noticeFrom(tr, request.query, NOTICES),
-      body: form(tr, csrf.formToken(request, reply), settings.view(), {}, []),
+      body: form(tr, csrf.formToken(request, reply), { settings, values: shown, shown, errors: [] }),
     });
   });
 
@@ -43,32 +59,51 @@ export function registerBrandingPage(app: FastifyInstance, deps: { settings: Bra
     const caller = await admit(request, reply, scope);
     if (!caller) return reply;
     const tr = translatorFor(request);
-    const submitted = Object.fromEntries(BRANDING_SETTING_NAMES.map((name) => [name, field(fields, name).trim()])) as Record<BrandingSetting, string>;
-    const patch: BrandingPatch = Object.fromEntries(BRANDING_SETTING_NAMES.map((name) => [name, submitted[name] === '' ? null : submitted[name]]));
+    const { values, shown, patch } = changesIn(fields);
     const errors: FieldError[] = brandingProblems(patch).map((problem) => ({ field: problem.field, message: tr.t(ERRORS[problem.field]) }));
     if (errors.length > 0) {
+      // What was typed stays, and so does what the page first showed: a second try still sends only real changes.
       return sendConsolePage(request, reply, {
         section: 'branding', title: tr.t('admin.branding.title'), status: 400,
-        body: form(tr, csrf.formToken(request, reply), settings.view(), submitted, errors),
+        body: form(tr, csrf.formToken(request, reply), { settings, values, shown, errors }),
       });
     }
-    const changed = await settings.update(patch);
-    if (changed.length > 0) await deps.audit.record({ type: 'branding-updated', outcome: 'success', actorId: caller.id, detail: { fields: changed.join(' ') } });
+    await settings.update(patch, { actorId: caller.id });
     return reply.redirect('/admin/branding?notice=saved', 303);
   });
 }
 
-function form(tr: Translator, token: string, view: BrandingView, submitted: Partial<Record<BrandingSetting, string>>, errors: readonly FieldError[]) {
-  const errorOf = (name: BrandingSetting) => errors.find((error) => error.field === name)?.message;
-  return html`${errorSummary(tr.t('admin.error.invalid'), errors)}
+/**
+ * The fields whose value differs from what the page showed. A field absent from the post is left
+ * alone; a missing hidden value counts as "showed nothing", so an empty field removes an override
+ * only when the page had shown one.
+ */
+function changesIn(fields: FormFields): { values: Values; shown: Values; patch: BrandingPatch } {
+  const values = {} as Values;
+  const shown = {} as Values;
+  const patch: BrandingPatch = {};
+  for (const name of BRANDING_SETTING_NAMES) {
+    shown[name] = field(fields, shownName(name)).trim();
+    values[name] = fields[name] === undefined ? shown[name] : field(fields, name).trim();
+    if (values[name] !== shown[name]) patch[name] = values[name] === '' ? null : values[name];
+  }
+  return { values, shown, patch };
+}
+
+function form(tr: Translator, token: string, state: { settings: BrandingSettings; values: Values; shown: Values; errors: readonly FieldError[] }) {
+  const view = state.settings.view();
+  const errorOf = (name: BrandingSetting) => state.errors.find((error) => error.field === name)?.message;
+  return html`${errorSummary(tr.t('admin.error.invalid'), state.errors)}
 <p>${tr.t('admin.branding.intro')}</p>
 <form method="post" action="/admin/branding" novalidate>${csrfInput(token)}
-${BRANDING_SETTING_NAMES.map((name) => input({
+${BRANDING_SETTING_NAMES.map((name) => html`${hiddenInput(shownName(name), state.shown[name])}
+${input({
   name, type: 'text', autocomplete: 'off', label: tr.t(`admin.branding.field.${name}`),
-  value: submitted[name] ?? view[name].override ?? '',
+  value: state.values[name],
+  ...(MAX_LENGTH[name] === undefined ? {} : { maxLength: MAX_LENGTH[name] }),
   hint: tr.t('admin.branding.configured', { value: view[name].configured ?? tr.t('admin.branding.none') }),
   error: errorOf(name),
-}))}
+})}`)}
 <button type="submit">${tr.t('admin.save')}</button>
 </form>`;
 }

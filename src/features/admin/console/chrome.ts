@@ -6,6 +6,7 @@ import { sendPage } from '../../../ui/layout.ts';
 import { csrfInput, hiddenInput } from '../../../ui/forms.ts';
 import { ClientMetadataError } from '../../clients/validation.ts';
 import { ProviderSettingsError } from '../../social/providers.ts';
+import { admittedCaller, holdsAdminScope, type AdminScope } from '../access.ts';
 import { PrivilegeError, type PrivilegeRefusal } from '../privilege.ts';
 
 /** The console's stylesheet (served by assets.ts); linked once the layout takes extra stylesheets. */
@@ -13,20 +14,23 @@ export const ADMIN_STYLESHEET = '/assets/admin.css';
 
 export type Section = 'dashboard' | 'users' | 'roles' | 'clients' | 'providers' | 'keys' | 'branding' | 'audit';
 
-const NAV: readonly { section: Section; href: string; label: MessageKey }[] = [
+/** `scope`: shown only to callers holding it (the page would answer them 403 anyway). */
+const NAV: readonly { section: Section; href: string; label: MessageKey; scope?: AdminScope }[] = [
   { section: 'dashboard', href: '/admin', label: 'admin.nav.dashboard' },
   { section: 'users', href: '/admin/users', label: 'admin.nav.users' },
   { section: 'roles', href: '/admin/roles', label: 'admin.nav.roles' },
   { section: 'clients', href: '/admin/clients', label: 'admin.nav.clients' },
   { section: 'providers', href: '/admin/identity-providers', label: 'admin.nav.providers' },
   { section: 'keys', href: '/admin/keys', label: 'admin.nav.keys' },
-  { section: 'branding', href: '/admin/branding', label: 'admin.nav.branding' },
+  { section: 'branding', href: '/admin/branding', label: 'admin.nav.branding', scope: 'admin:branding' },
   { section: 'audit', href: '/admin/audit', label: 'admin.nav.audit' },
 ];
 
-function nav(tr: Translator, current: Section): SafeHtml {
+function nav(request: FastifyRequest, tr: Translator, current: Section): SafeHtml {
+  const caller = admittedCaller(request);
+  const shown = NAV.filter((item) => item.scope === undefined || (caller !== undefined && holdsAdminScope(caller, item.scope)));
   return html`<nav class="account-nav admin-nav" aria-label="${tr.t('admin.nav.label')}"><ul>
-${NAV.map((item) => html`<li><a href="${item.href}"${item.section === current ? html` aria-current="page"` : ''}>${tr.t(item.label)}</a></li>`)}
+${shown.map((item) => html`<li><a href="${item.href}"${item.section === current ? html` aria-current="page"` : ''}>${tr.t(item.label)}</a></li>`)}
 </ul></nav>`;
 }
 
@@ -47,7 +51,7 @@ export function sendConsolePage(request: FastifyRequest, reply: FastifyReply, pa
     styles: [ADMIN_STYLESHEET],
     status: page.status ?? 200,
     title: page.title,
-    body: html`${nav(tr, page.section)}
+    body: html`${nav(request, tr, page.section)}
 <h1>${page.title}</h1>
 ${page.notice ? html`<div class="notice" role="status"><p>${page.notice}</p></div>` : ''}
 ${page.error ? html`<div class="alert" role="alert"><p>${page.error}</p></div>` : ''}
