@@ -14,6 +14,7 @@ import { openDatabase, type Database } from '../../src/storage/sql/database.ts';
 import { migrateToLatest, migrationNames, pendingMigrations } from '../../src/storage/sql/migrate.ts';
 import type { DatabaseSchema } from '../../src/storage/sql/schema.ts';
 import { INDEXES as HOUSEKEEPING_INDEXES } from '../../src/storage/sql/migrations/0016-housekeeping.ts';
+import { REFRESH_TOKENS_FILLFACTOR } from '../../src/storage/sql/migrations/0018-refresh-tokens-fillfactor.ts';
 import { createTestDatabase, probePostgres, skipUnless } from '../support/backends.ts';
 
 interface Step {
@@ -241,7 +242,32 @@ const steps: Record<string, Step> = {
       ]);
     },
   },
+  '0018-refresh-tokens-fillfactor': {
+    // A storage parameter only (PostgreSQL; nothing on SQLite): the tokens seeded so far survive
+    // (the earlier steps' checks), a rotation's claim still updates a row, and the table carries it.
+    seed: async (db) => {
+      await db.insertInto('refresh_tokens').values({ id: 'r4', token_hash: 'rh4', grant_id: 'g1', scope: 'openid', created_at: T0, idle_expires_at: T0 + 1000, rotated_at: null, successor_id: null, successor_token_encrypted: null, successor_access_token_encrypted: null, successor_access_token_expires_at: null }).execute();
+      await db.updateTable('refresh_tokens').set({ rotated_at: T0 + 1, successor_id: 'r5', successor_token_encrypted: 'v1.s.t.u', successor_access_token_encrypted: 'v1.a.t.u', successor_access_token_expires_at: T0 + 600_000 }).where('id', '=', 'r4').where('rotated_at', 'is', null).execute();
+    },
+    check: async (db) => {
+      const claimed = await db.selectFrom('refresh_tokens').selectAll().where('id', '=', 'r4').executeTakeFirstOrThrow();
+      assert.equal(claimed.successor_id, 'r5');
+      assert.equal(claimed.successor_access_token_expires_at, T0 + 600_000);
+      const options = await storageParameters(db, 'refresh_tokens');
+      if (options !== undefined) assert.ok(options.includes(`fillfactor=${REFRESH_TOKENS_FILLFACTOR}`), `refresh_tokens fillfactor on PostgreSQL, got ${options.join(',')}`);
+    },
+  },
 };
+
+/** A table's storage parameters on PostgreSQL (pg_class.reloptions); undefined on SQLite, which has none. */
+async function storageParameters(db: Kysely<DatabaseSchema>, table: string): Promise<string[] | undefined> {
+  try {
+    const { rows } = await sql<{ options: string[] | null }>`select reloptions as options from pg_class where relname = ${table} and relnamespace = current_schema()::regnamespace`.execute(db);
+    return rows[0]?.options ?? [];
+  } catch {
+    return undefined;
+  }
+}
 
 type BrandingTables = { branding_settings: { key: string; value: string; updated_at: number } };
 

@@ -36,10 +36,14 @@ async function statementsDuring<T>(fn: () => Promise<T>): Promise<{ value: T; st
 describe('refresh rotation on PostgreSQL: one round trip', { skip: skipUnless(postgres) }, () => {
   let t: TestApp;
   let drop: () => Promise<void>;
+  /** The server's clock runs this far ahead of the real one (to let the session touch fall due). */
+  let clockOffset = 0;
   before(async () => {
     const scratch = await createTestDatabase();
     drop = scratch.drop;
-    t = await createOAuthApp({ env: { GATEHOUSE_DATABASE_URL: scratch.url } });
+    // No background statements on the pool inside a counted window: the audit sealer (once a
+    // second) and the webhook poller are off. W2 records no audit event, so nothing is lost.
+    t = await createOAuthApp({ env: { GATEHOUSE_DATABASE_URL: scratch.url, GATEHOUSE_AUDIT_CHAIN: 'false', GATEHOUSE_WEBHOOK_POLL_INTERVAL_MS: '0' }, now: () => Date.now() + clockOffset });
   });
   after(async () => {
     await t?.close();
@@ -59,21 +63,33 @@ describe('refresh rotation on PostgreSQL: one round trip', { skip: skipUnless(po
       const { body, statements } = await rotate(current.refresh_token!);
       assert.equal(statements.length, 1, `round ${round}: one round trip, got ${statements.length}:\n${statements.join('\n---\n')}`);
       assert.match(statements[0]!, /^with "found" as/, 'the one-statement rotation');
+      assert.doesNotMatch(statements[0]!, /update "sessions"/, 'seen within the touch interval: no touch in the statement');
       current = body;
     }
-    // Last seen long ago: the touch rides along in the same statement.
-    await t.storage.database.db.updateTable('sessions').set({ last_seen_at: 1 }).where('id', '=', native.sid).execute();
+    // The touch interval (60 s) has passed since the session was last seen: the touch rides along
+    // in the same statement.
+    const before = await t.storage.database.db.selectFrom('sessions').select('last_seen_at').where('id', '=', native.sid).executeTakeFirstOrThrow();
+    clockOffset += 61_000;
+    // The clock jump also expired the client cache (2 s): refill it with a refused refresh first.
+    assertOAuthError(await refresh(t, 'mobile', 'A'.repeat(43)), 'invalid_grant', 400, 'an unknown token');
     const { body, statements } = await rotate(current.refresh_token!);
-    assert.equal(statements.length, 1, 'the session touch costs no round trip');
+    assert.equal(statements.length, 1, `the session touch costs no round trip, got:\n${statements.join('\n---\n')}`);
+    assert.match(statements[0]!, /update "sessions"/, 'the touch is in the statement');
     const seen = await t.storage.database.db.selectFrom('sessions').select('last_seen_at').where('id', '=', native.sid).executeTakeFirstOrThrow();
-    assert.ok(seen.last_seen_at > 1, 'and the session was marked seen');
+    assert.ok(seen.last_seen_at >= before.last_seen_at + 61_000, 'and the session was marked seen');
+    // Seen just now: the next rotation has no touch again.
+    const next = await rotate(body.refresh_token!);
+    assert.equal(next.statements.length, 1);
+    assert.doesNotMatch(next.statements[0]!, /update "sessions"/, 'seen just now: no touch');
+    const still = await t.storage.database.db.selectFrom('sessions').select('last_seen_at').where('id', '=', native.sid).executeTakeFirstOrThrow();
+    assert.equal(still.last_seen_at, seen.last_seen_at);
     assert.equal(await unrotatedRefreshTokens(t, native.gid), 1, 'one live chain');
 
     // SEC-REL-03: a retry of the token just rotated is the lookup alone (the stored response).
-    const retry = await rotate(current.refresh_token!);
+    const retry = await rotate(body.refresh_token!);
     assert.equal(retry.statements.length, 1, 'a retry: one round trip');
-    assert.equal(retry.body.access_token, body.access_token, 'the same access token');
-    assert.equal(retry.body.refresh_token, body.refresh_token, 'the same successor');
+    assert.equal(retry.body.access_token, next.body.access_token, 'the same access token');
+    assert.equal(retry.body.refresh_token, next.body.refresh_token, 'the same successor');
   });
 
   it('what the instance remembered is checked in SQL: new roles are minted, a disabled user and a revoked grant are refused', async () => {

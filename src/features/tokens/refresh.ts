@@ -174,9 +174,9 @@ export function createRefreshTokenService(deps: {
   }
 
   /** The successor's hint: what this rotation knew, for the next one (rotation-hints.ts). */
-  function rememberSuccessor(next: { row: RefreshTokenRow }, grant: Grant, roles: string[] | null): void {
+  function rememberSuccessor(next: { row: RefreshTokenRow }, grant: Grant, roles: string[] | null, sessionSeenAt: number | null): void {
     if (!store.rotateKnownRefreshToken) return;
-    hints.remember(next.row.token_hash, { tokenId: next.row.id, tokenScope: next.row.scope, idleExpiresAt: next.row.idle_expires_at, grant, roles });
+    hints.remember(next.row.token_hash, { tokenId: next.row.id, tokenScope: next.row.scope, idleExpiresAt: next.row.idle_expires_at, grant, roles, sessionSeenAt });
   }
 
   /**
@@ -198,13 +198,17 @@ export function createRefreshTokenService(deps: {
     const issued = await request.issue({ grant, ...wanted, roles: hint.roles ?? [] });
     const next = newToken(grant, hint.tokenScope, client);
     const response = sealResponse(hint.tokenId, next.token, issued, wanted);
+    // The session touch (sliding expiry) is due about once a minute: the statement carries it only
+    // when what this instance last saw of the session is older than the interval.
+    const touchBefore = at - touchMs + 1;
+    const touchDue = deps.sessionLive !== undefined && grant.session_id !== null && (hint.sessionSeenAt === null || hint.sessionSeenAt < touchBefore);
     const known: KnownRotation = {
       tokenHash, tokenId: hint.tokenId, tokenScope: hint.tokenScope, grant, roles: grant.user_id === null ? null : hint.roles,
-      touchSessionSeenBefore: deps.sessionLive ? at - touchMs + 1 : 0,
+      touchSessionSeenBefore: touchDue ? touchBefore : 0,
     };
     const outcome = await store.rotateKnownRefreshToken!(known, at, next.row, response);
     if (!outcome.rotated) return { found: outcome.found };
-    rememberSuccessor(next, grant, hint.roles);
+    rememberSuccessor(next, grant, hint.roles, outcome.sessionSeenAt);
     return { result: { grant, refreshToken: next.token, accessToken: issued.accessToken, expiresIn: issued.expiresIn, scope: wanted.scope } };
   }
 
@@ -215,10 +219,14 @@ export function createRefreshTokenService(deps: {
     const { token, grant, session, user } = found;
     if (token.rotated_at !== null) return repeat(found, client, at, request);
     if (at >= token.idle_expires_at) throw invalidGrant('refresh token expired (idle)');
+    // When the session was last seen once this rotation is done (the successor's hint keeps it).
+    let sessionSeenAt = session?.lastSeenAt ?? null;
     const sessionLive = async (sessionId: string | null): Promise<boolean> => {
       if (sessionId === null || !deps.sessionLive) return true;
       if (session === null || at >= session.expiresAt) return false;
-      return at - session.lastSeenAt < touchMs || deps.sessionLive(sessionId);
+      if (at - session.lastSeenAt < touchMs) return true;
+      sessionSeenAt = at; // marked seen by deps.sessionLive when live
+      return deps.sessionLive(sessionId);
     };
     if (!(await sessionLive(grant.session_id))) {
       // The session it was issued with has ended (expired, or removed while this instance was not told).
@@ -241,7 +249,7 @@ export function createRefreshTokenService(deps: {
       checkGrant(again, client, at);
       return repeat(again, client, at, request);
     }
-    rememberSuccessor(next, grant, user === null ? null : roles);
+    rememberSuccessor(next, grant, user === null ? null : roles, sessionSeenAt);
     return { grant, refreshToken: next.token, accessToken: issued.accessToken, expiresIn: issued.expiresIn, scope: wanted.scope };
   }
 

@@ -14,6 +14,12 @@ export interface RotationHint {
   grant: Grant;
   /** The user's roles the access token carries (null: a grant without a user). */
   roles: string[] | null;
+  /**
+   * When the grant's session was last seen, as far as this instance saw (null: no session, or not
+   * known). Only ever behind the truth (last_seen_at only moves forward), so a touch it says is
+   * not due is not due; one it says may be due is checked in SQL.
+   */
+  sessionSeenAt: number | null;
 }
 
 /**

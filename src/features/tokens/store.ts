@@ -3,6 +3,7 @@ import { preparedQuery } from '../../storage/sql/prepared-query.ts';
 import { syncSqliteOf } from '../../storage/sql/sync-sqlite.ts';
 import { stringList } from '../../storage/sql/columns.ts';
 import { directPostgresOf } from '../../storage/sql/pg-direct.ts';
+import { createGroupCommit } from './group-commit.ts';
 import type { DatabaseSchema, GrantsTable, RefreshTokensTable } from '../../storage/sql/schema.ts';
 
 export type Grant = GrantsTable;
@@ -46,10 +47,11 @@ export interface TokenStore {
    * context the caller already knew, so it minted the access token first. The statement looks the
    * token up as `findRefreshToken` does, and claims it and inserts the successor only if the token
    * is live and everything the access token was minted from still holds (client, grant, user and
-   * roles, session); it marks the session seen when that is due. Returns what the lookup saw
-   * (before any concurrent claim committed) and whether this claim took.
+   * roles, session); it marks the session seen when the caller says it may be due. Returns
+   * whether this claim took, when the session was last seen, and, only when the claim did not
+   * take, what the lookup saw (before any concurrent claim committed).
    */
-  rotateKnownRefreshToken?(known: KnownRotation, now: number, successor: RefreshTokenRow, response: SealedResponse): Promise<{ rotated: boolean; found: FoundRefreshToken | undefined }>;
+  rotateKnownRefreshToken?(known: KnownRotation, now: number, successor: RefreshTokenRow, response: SealedResponse): Promise<KnownRotationOutcome>;
   /** Marks the grant revoked; false when it already was (or does not exist). */
   revokeGrant(grantId: string, now: number): Promise<boolean>;
   /** Revokes every live grant of the sessions (or of the user); returns the grants revoked. */
@@ -82,8 +84,18 @@ export interface KnownRotation {
   grant: Pick<Grant, 'id' | 'client_id' | 'user_id' | 'session_id' | 'scope'>;
   /** The roles the access token carries; null for a grant without a user. */
   roles: string[] | null;
-  /** The session is marked seen when it was last seen before this (ms); 0 never. */
+  /**
+   * The session is marked seen when it was last seen before this (ms); 0: not due as far as the
+   * caller knows (last seen within the touch interval), and the statement has no touch at all.
+   */
   touchSessionSeenBefore: number;
+}
+
+export interface KnownRotationOutcome {
+  rotated: boolean;
+  /** When the grant's session was last seen (ms), this statement's touch included; null without a session. */
+  sessionSeenAt: number | null;
+  found: FoundRefreshToken | undefined;
 }
 
 export interface FoundRefreshToken {
@@ -130,11 +142,18 @@ select $4, $5, $6, $7, $8, $9, null, null, null, null, null from "claimed"`;
  * lookup's own SQL (`found`, $1 the token hash). $2 now, $3 successor id, $4 sealed successor,
  * $5 sealed access token, $6 its expiry, $7 old token id, $8 client, $9 grant, $10 token scope,
  * $11 grant scope, $12 user, $13 session, $14 roles (JSON text), $15…$17 the successor's hash,
- * created and idle expiry, $18 touch the session when last seen before this.
+ * created and idle expiry; with `touch`, $18: mark the session seen when last seen before this.
  * Under READ COMMITTED a concurrent claim makes this UPDATE wait on the row lock and then re-check
  * "rotated_at is null" on the committed row: it claims nothing, so nothing is inserted.
+ * One row of three columns: `rotated`; when the session was last seen (after the touch, if it
+ * touched); and what the lookup saw (as JSON) only when it did not claim — a rotation that took
+ * sends back no row description of the lookup's ~35 columns, which was the largest part of the pg
+ * driver's work per rotation (docs/benchmarks.md, W2 profile).
+ * Without `touch` there is no sessions UPDATE in the plan: PostgreSQL's CPU per rotation is mostly
+ * executor start-up and shutdown (every relation and index of the plan opened, locked, released),
+ * and a touch is due about once a minute, not on every rotation.
  */
-function rotateKnownPostgres(foundSql: string): string {
+function rotateKnownPostgres(foundSql: string, touch: boolean): string {
   return `with "found" as (${foundSql}),
 "claimed" as (
   update "refresh_tokens" as "r" set "rotated_at" = $2, "successor_id" = $3, "successor_token_encrypted" = $4,
@@ -152,13 +171,15 @@ function rotateKnownPostgres(foundSql: string): string {
   insert into "refresh_tokens" ("id", "token_hash", "grant_id", "scope", "created_at", "idle_expires_at", "rotated_at", "successor_id", "successor_token_encrypted", "successor_access_token_encrypted", "successor_access_token_expires_at")
   select $3, $15, $9, $10, $16, $17, null, null, null, null, null from "claimed"
   returning "id"
-),
+)${touch ? `,
 "touched" as (
   update "sessions" set "last_seen_at" = $2
   where "id" = (select "grant_session_id" from "found") and "last_seen_at" < $18 and "expires_at" > $2 and exists (select 1 from "inserted")
   returning "id"
-)
-select "found".*, exists (select 1 from "inserted") as "rotated" from "found"`;
+)` : ''}
+select exists (select 1 from "inserted") as "rotated",
+  ${touch ? 'case when exists (select 1 from "touched") then $2 else (select "session_last_seen_at" from "found") end' : '(select "session_last_seen_at" from "found")'} as "session_seen_at",
+  case when exists (select 1 from "inserted") then null else (select row_to_json("found") from "found") end as "found"`;
 }
 
 const TOKEN_COLUMNS = ['t.id', 't.token_hash', 't.grant_id', 't.scope', 't.created_at', 't.idle_expires_at', 't.rotated_at', 't.successor_id', 't.successor_token_encrypted', 't.successor_access_token_encrypted', 't.successor_access_token_expires_at'] as const;
@@ -218,24 +239,32 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
   // Kysely says nothing public about the dialect; PostgreSQL's placeholders are numbered.
   const postgres = db.selectFrom('grants').select('id').where('id', '=', '').compile().sql.includes('$1');
   const sync = syncSqliteOf(db);
+  const groupCommit = sync ? createGroupCommit(sync) : undefined;
   const direct = directPostgresOf(db);
   const revokedQueries = new Map<string, ReturnType<typeof preparedQuery<{ value: string }, unknown[]>>>();
   const insertToken = preparedQuery<never, [string, string, string, string, number, number]>(db, 6, (id, hash, grantId, scope, createdAt, idleExpiresAt) =>
     db.insertInto('refresh_tokens').values({ id: id!, token_hash: hash!, grant_id: grantId!, scope: scope!, created_at: createdAt as unknown as number, idle_expires_at: idleExpiresAt as unknown as number, rotated_at: null, successor_id: null, successor_token_encrypted: null, successor_access_token_encrypted: null, successor_access_token_expires_at: null }),
   );
-  let rotateKnownSql: string | undefined;
+  const rotateKnownSql = new Map<boolean, string>();
   /** PostgreSQL: lookup, claim, successor and the due session touch as one statement (rotateKnownPostgres). */
-  async function rotateKnownRefreshToken(known: KnownRotation, now: number, successor: RefreshTokenRow, response: SealedResponse): Promise<{ rotated: boolean; found: FoundRefreshToken | undefined }> {
-    rotateKnownSql ??= rotateKnownPostgres(findToken.statement([known.tokenHash]).sql);
+  async function rotateKnownRefreshToken(known: KnownRotation, now: number, successor: RefreshTokenRow, response: SealedResponse): Promise<KnownRotationOutcome> {
+    const touch = known.touchSessionSeenBefore > 0;
+    let text = rotateKnownSql.get(touch);
+    if (text === undefined) rotateKnownSql.set(touch, (text = rotateKnownPostgres(findToken.statement([known.tokenHash]).sql, touch)));
     const { grant } = known;
     const parameters = [
       known.tokenHash, now, successor.id, response.successor, response.accessToken, response.accessTokenExpiresAt,
       known.tokenId, grant.client_id, grant.id, known.tokenScope, grant.scope, grant.user_id, grant.session_id,
-      known.roles === null ? null : JSON.stringify(known.roles), successor.token_hash, successor.created_at, successor.idle_expires_at, known.touchSessionSeenBefore,
+      known.roles === null ? null : JSON.stringify(known.roles), successor.token_hash, successor.created_at, successor.idle_expires_at,
+      ...(touch ? [known.touchSessionSeenBefore] : []),
     ];
-    const result = await (direct ? direct.execute<FoundRow & { rotated: boolean }>(rotateKnownSql, parameters) : db.executeQuery(CompiledQuery.raw(rotateKnownSql, parameters) as CompiledQuery<FoundRow & { rotated: boolean }>));
+    type Outcome = { rotated: boolean; session_seen_at: number | null; found: FoundRow | null };
+    const result = await (direct ? direct.execute<Outcome>(text, parameters) : db.executeQuery(CompiledQuery.raw(text, parameters) as CompiledQuery<Outcome>));
     const row = result.rows[0];
-    return row ? { rotated: row.rotated === true, found: foundFrom(row) } : { rotated: false, found: undefined };
+    const sessionSeenAt = nullableNumber(row?.session_seen_at ?? null);
+    if (row?.rotated === true) return { rotated: true, sessionSeenAt, found: undefined };
+    // json: bigints arrive as JSON numbers, which foundFrom takes as it takes the driver's.
+    return { rotated: false, sessionSeenAt, found: row?.found ? foundFrom(row.found) : undefined };
   }
   /**
    * Revokes the live grants a filter selects, in one UPDATE … RETURNING: no list of ids in the
@@ -277,15 +306,16 @@ export function createSqlTokenStore(db: Kysely<DatabaseSchema>): TokenStore {
       }
       // Embedded: the same two statements in one synchronous transaction, when the connection is
       // free (sync-sqlite.ts); nothing can interleave, and no BEGIN waits across promise hops.
+      // The rotations of one event-loop turn share that transaction and its commit (group-commit.ts).
       const claimValues: [number, string, string, string, number, string] = [now, successor.id, response.successor, response.accessToken, response.accessTokenExpiresAt, tokenId];
-      const done = sync?.transaction((execute) => {
+      const grouped = await groupCommit?.run((execute) => {
         const claim = claimToken.statement(claimValues);
         if (Number(execute(claim.sql, claim.parameters).numAffectedRows ?? 0) !== 1) return false;
         const insert = insertToken.statement([...values]);
         execute(insert.sql, insert.parameters);
         return true;
       });
-      if (done) return done.value;
+      if (grouped !== undefined) return grouped;
       return db.transaction().execute(async (trx) => {
         // One conditional UPDATE: of N concurrent refreshes exactly one sees a row change.
         const claimed = await claimToken(claimValues, trx);

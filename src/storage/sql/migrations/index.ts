@@ -15,6 +15,7 @@ import * as registration from './0014-registration.ts';
 import * as clientMetadata from './0015-client-metadata.ts';
 import * as housekeeping from './0016-housekeeping.ts';
 import * as brandingSettings from './0017-branding-settings.ts';
+import * as refreshTokensFillfactor from './0018-refresh-tokens-fillfactor.ts';
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit a released one —
@@ -37,6 +38,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '0015-client-metadata': clientMetadata,
   '0016-housekeeping': housekeeping,
   '0017-branding-settings': brandingSettings,
+  '0018-refresh-tokens-fillfactor': refreshTokensFillfactor,
 });
 
 export const migrationProvider: MigrationProvider = {
