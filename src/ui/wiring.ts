@@ -29,7 +29,7 @@ export function registerPagesFeature(app: FastifyInstance, shared: Shared, parts
     mfa: mfa.service,
     ...(parts.selfService ? { pendingEmail: (userId: string) => parts.selfService!.emailChange.pendingEmail(userId) } : {}),
   });
-  registerMfaPages(app, { config, csrf, auth, sessions, mfa: mfa.service, signIn: mfa.signIn, passkeys: mfa.passkeys, formActionFor, onSessionReplaced, now });
+  registerMfaPages(app, { config, csrf, auth, mfa: mfa.service, signIn: mfa.signIn, passkeys: mfa.passkeys, formActionFor, onSessionReplaced, now });
   // The outbox page shows live links: development mode only, never in production.
   if (config.env === 'development' && isDevOutbox(mailer)) registerDevOutboxRoute(app, mailer);
 }

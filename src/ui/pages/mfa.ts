@@ -9,7 +9,6 @@ import type { MfaService, SecondFactorInput } from '../../features/mfa/service.t
 import type { CompletedSignIn, MfaSignIn } from '../../features/mfa/sign-in.ts';
 import { setDeviceCookie } from '../../features/password-login/http.ts';
 import type { SessionAuth } from '../../features/sessions/http.ts';
-import type { SessionService } from '../../features/sessions/service.ts';
 import { alertBox, checkedForm, csrfInput, errorSummary, field, hiddenInput } from '../forms.ts';
 import { html, type SafeHtml } from '../html.ts';
 import { translatorFor, type Translator } from '../i18n/index.ts';
@@ -25,7 +24,6 @@ export interface MfaPagesDeps {
   config: Pick<Config, 'env'>;
   csrf: Csrf;
   auth: SessionAuth;
-  sessions: SessionService;
   mfa: MfaService;
   signIn: MfaSignIn;
   passkeys: Passkeys;
