@@ -137,6 +137,7 @@ try {
       console.error(rows.at(-1));
     } finally {
       await Promise.all(pair.map((server) => server.stop()));
+      execFileSync('psql', [values.pg, '-qc', `drop database if exists ${databaseOf(round)} with (force)`]);
     }
   }
 } finally {

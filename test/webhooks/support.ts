@@ -34,12 +34,14 @@ export interface Receiver {
   mode: ReceiverMode;
   /** Milliseconds before answering (to let concurrent senders overlap). */
   delayMs: number;
+  /** TCP connections accepted so far (kept-alive connections are reused across deliveries). */
+  connections: number;
   close(): Promise<void>;
 }
 
 export async function startReceiver(): Promise<Receiver> {
   const hanging = new Set<import('node:http').ServerResponse>();
-  const receiver: Receiver = { url: '', port: 0, received: [], mode: 'ok', delayMs: 0, close: async () => {} };
+  const receiver: Receiver = { url: '', port: 0, received: [], mode: 'ok', delayMs: 0, connections: 0, close: async () => {} };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -53,6 +55,9 @@ export async function startReceiver(): Promise<Receiver> {
       if (receiver.delayMs > 0) setTimeout(answer, receiver.delayMs);
       else answer();
     });
+  });
+  server.on('connection', () => {
+    receiver.connections += 1;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

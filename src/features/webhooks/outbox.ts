@@ -36,8 +36,13 @@ export function createOutbox(deps: { database: Database; config: OutboxConfig; s
   const guard = createDestinationGuard({ production: config.env === 'production', allowedNetworks: config.webhookAllowedNetworks, resolve: deps.resolve ?? systemResolver });
   const subscriptions = createSubscriptionRegistry({ store, guard, sealKey: deps.sealKey, now });
 
+  // The endpoint as the enqueue read it, for the immediate first attempt of rows this instance
+  // just inserted (PostgreSQL): taken once, by that attempt; retries read the endpoint again.
+  const readWithRow = new Map<string, { url: string; secretSealed: string }>();
   const webhook: Preparer = async (row, at) => {
-    const destination = row.subscription_id === null ? undefined : await subscriptions.destination(row.subscription_id);
+    const known = readWithRow.get(row.id);
+    if (known) readWithRow.delete(row.id);
+    const destination = row.subscription_id === null ? undefined : known ? subscriptions.opened(row.subscription_id, known) : await subscriptions.destination(row.subscription_id);
     if (!destination) return { giveUp: 'the endpoint was deleted or disabled' };
     const headers = signWebhook(destination.secret, { id: row.event_id, timestamp: Math.floor(at / 1000), body: row.payload });
     return { url: destination.url, headers: { ...headers, 'content-type': 'application/json' }, body: row.payload };
@@ -74,8 +79,13 @@ export function createOutbox(deps: { database: Database; config: OutboxConfig; s
         const type = webhookTypeOf(event);
         if (!type) return;
         const at = now();
-        const queued = await store.enqueueForSubscribers({ eventId: `msg_${newId(at)}`, eventType: type, payload: webhookPayload(type, event, at) }, at);
-        if (queued > 0) worker.kick();
+        // Born claimed by this instance's worker, which sends them at once: no claim statement.
+        const claim = worker.claimForNew();
+        const queued = await store.enqueueForSubscribers({ eventId: `msg_${newId(at)}`, eventType: type, payload: webhookPayload(type, event, at) }, at, claim);
+        if (queued.length === 0) return;
+        if (!claim) return worker.kick();
+        for (const { row, destination } of queued) if (destination) readWithRow.set(row.id, destination);
+        worker.deliverClaimed(queued.map(({ row }) => row));
       },
     }),
   };

@@ -1,5 +1,6 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import type { ConnectionPool } from './connections.ts';
 import type { DestinationGuard } from './destination.ts';
 
 /** At most this much of a response is read (the body is only kept, cut, for the delivery log). */
@@ -21,10 +22,11 @@ export interface SendResult {
 }
 
 /**
- * One POST through the destination guard (SSRF rules at connect time), bounded in time and in
- * the response size read, no redirects, no connection reuse.
+ * One POST through the destination guard (SSRF rules at connect time: every connection of
+ * `pool` was opened through `guard.lookup`), bounded in time and in the response size read, no
+ * redirects. Without a pool, a connection of its own.
  */
-export async function send(outgoing: OutgoingRequest, options: { guard: DestinationGuard; timeoutMs: number }): Promise<SendResult> {
+export async function send(outgoing: OutgoingRequest, options: { guard: DestinationGuard; timeoutMs: number; pool?: ConnectionPool }): Promise<SendResult> {
   const started = performance.now();
   const latency = () => Math.round(performance.now() - started);
   let url: URL;
@@ -35,40 +37,50 @@ export async function send(outgoing: OutgoingRequest, options: { guard: Destinat
     return { ok: false, statusCode: null, latencyMs: latency(), error: reasonOf(error) };
   }
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const agent = options.pool ? options.pool.agentFor(url.protocol) : false;
+  const body = Buffer.from(outgoing.body, 'utf8');
+  const headers = { ...outgoing.headers, 'content-length': String(body.length), 'user-agent': 'Gatehouse-Webhooks/1' };
   return new Promise<SendResult>((resolve) => {
     let settled = false;
+    let current: ClientRequest | undefined;
     const finish = (result: Omit<SendResult, 'latencyMs'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       resolve({ ...result, latencyMs: latency() });
     };
-    const body = Buffer.from(outgoing.body, 'utf8');
-    const req = request(url, {
-      method: 'POST',
-      agent: false,
-      lookup: options.guard.lookup as never,
-      headers: { ...outgoing.headers, 'content-length': String(body.length), 'user-agent': 'Gatehouse-Webhooks/1' },
-    }, (response: IncomingMessage) => {
-      let received = 0;
-      const status = response.statusCode ?? 0;
-      response.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        if (received > MAX_RESPONSE_BYTES) {
-          response.destroy();
-          finish(outcome(status, 'response too large (cut)'));
-        }
+    const post = (retry: boolean) => {
+      let answered = false;
+      const req = request(url, { method: 'POST', agent, lookup: options.guard.lookup as never, headers }, (response: IncomingMessage) => {
+        answered = true;
+        let received = 0;
+        const status = response.statusCode ?? 0;
+        response.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (received > MAX_RESPONSE_BYTES) {
+            // Destroyed, never returned to the pool.
+            response.destroy();
+            finish(outcome(status, 'response too large (cut)'));
+          }
+        });
+        response.on('end', () => finish(outcome(status, null)));
+        response.on('error', () => finish(outcome(status, 'response aborted')));
       });
-      response.on('end', () => finish(outcome(status, null)));
-      response.on('error', () => finish(outcome(status, 'response aborted')));
-    });
+      current = req;
+      req.on('error', (error) => {
+        // An idle kept-alive connection the receiver closed meanwhile: once more on another one
+        // (Node's advice for `reusedSocket`); the receiver may have seen it, which at-least-once allows.
+        if (retry && req.reusedSocket && !answered && !settled) return post(false);
+        finish({ ok: false, statusCode: null, error: reasonOf(error) });
+      });
+      req.end(body);
+    };
     // The whole exchange is bounded (connect, send, response), not only socket inactivity.
     const timer = setTimeout(() => {
-      req.destroy(new Error('timeout'));
+      current?.destroy(new Error('timeout'));
       finish({ ok: false, statusCode: null, error: `timed out after ${options.timeoutMs} ms` });
     }, options.timeoutMs);
-    req.on('error', (error) => finish({ ok: false, statusCode: null, error: reasonOf(error) }));
-    req.end(body);
+    post(true);
   });
 }
 

@@ -29,6 +29,17 @@ export interface AttemptRow {
   error: string | null;
 }
 
+/** A row just enqueued; on PostgreSQL with its endpoint as the insert read it (`destination`). */
+export interface QueuedDelivery {
+  row: DeliveryRow;
+  destination?: { url: string; secretSealed: string };
+}
+
+export interface Claim {
+  worker: string;
+  until: number;
+}
+
 export interface OutboxStore {
   // subscriptions
   listSubscriptions(): Promise<SubscriptionRow[]>;
@@ -37,15 +48,19 @@ export interface OutboxStore {
   updateSubscription(row: SubscriptionRow): Promise<boolean>;
   deleteSubscription(id: string): Promise<boolean>;
   // the outbox
-  /** One delivery per enabled subscription of `eventType`, in one statement; returns how many. */
-  enqueueForSubscribers(event: { eventId: string; eventType: string; payload: string }, now: number): Promise<number>;
+  /**
+   * One delivery per enabled subscription of `eventType`, in one statement; returns the rows.
+   * With `claim`, the rows are born claimed by that worker until `claim.until` (it sends them at
+   * once, without a claim statement; if it dies, the claim lapses and another worker retries).
+   */
+  enqueueForSubscribers(event: { eventId: string; eventType: string; payload: string }, now: number, claim?: Claim): Promise<QueuedDelivery[]>;
   enqueue(deliveries: readonly NewDelivery[], now: number): Promise<void>;
   /**
    * Claims up to `limit` due deliveries for `worker` until `until` — one statement; a row is
    * claimed by one worker at a time (PostgreSQL: FOR UPDATE SKIP LOCKED).
    */
   claimDue(worker: string, now: number, until: number, limit: number): Promise<DeliveryRow[]>;
-  /** Records an attempt and its consequence, if `worker` still holds the claim. */
+  /** Records an attempt and its consequence, if `worker` still holds the claim (PostgreSQL: one statement). */
   complete(id: string, worker: string, attempt: AttemptRow, next: { status: DeliveryStatus; nextAttemptAt: number }): Promise<boolean>;
   /** Dead (or, with `includeDelivered`, any) deliveries back to pending, due now; returns how many. */
   replay(filter: { id?: string; subscriptionId?: string; clientId?: string }, now: number): Promise<number>;
@@ -73,14 +88,14 @@ export function createOutboxStore(db: Kysely<DatabaseSchema>, dialect: DialectNa
       return Number(result.numDeletedRows) > 0;
     },
 
-    enqueueForSubscribers: async (event, now) => {
+    enqueueForSubscribers: async (event, now, claim) => {
       // event_types is a JSON list of names; LIKE on the quoted name, wildcards escaped.
       const pattern = `%${JSON.stringify(event.eventType).replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       const text = (value: string) => sql<string>`cast(${value} as text)`;
       const big = (value: number) => sql<number>`cast(${value} as bigint)`;
-      const result = await db
+      const insert = db
         .insertInto('webhook_deliveries')
-        .columns(['id', 'kind', 'subscription_id', 'client_id', 'event_id', 'event_type', 'payload', 'status', 'attempts', 'created_at', 'next_attempt_at'])
+        .columns(['id', 'kind', 'subscription_id', 'client_id', 'event_id', 'event_type', 'payload', 'status', 'attempts', 'created_at', 'next_attempt_at', 'claimed_by', 'claimed_until'])
         .expression(
           db
             .selectFrom('webhook_subscriptions as s')
@@ -96,12 +111,24 @@ export function createOutboxStore(db: Kysely<DatabaseSchema>, dialect: DialectNa
               sql.lit(0).as('attempts'),
               big(now).as('created_at'),
               big(now).as('next_attempt_at'),
+              sql<string | null>`cast(${claim?.worker ?? null} as text)`.as('claimed_by'),
+              sql<number | null>`cast(${claim?.until ?? null} as bigint)`.as('claimed_until'),
             ])
             .where('s.enabled', '=', 1)
             .where(sql<boolean>`${sql.ref('s.event_types')} like ${pattern} escape '\\'`),
         )
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0);
+        .returningAll();
+      if (dialect !== 'postgres') return (await insert.execute()).map((row) => ({ row }));
+      // PostgreSQL: the endpoint's URL and sealed secret with the rows, from the snapshot the
+      // insert read the subscriptions in (the first attempt needs no query for them).
+      const rows = await db
+        .with('queued', () => insert)
+        .selectFrom('queued')
+        .innerJoin('webhook_subscriptions as s', 's.id', 'queued.subscription_id')
+        .selectAll('queued')
+        .select(['s.url as destination_url', 's.secret_sealed as destination_secret_sealed'])
+        .execute();
+      return rows.map(({ destination_url: url, destination_secret_sealed: secretSealed, ...row }) => ({ row, destination: { url, secretSealed } }));
     },
     enqueue: async (deliveries, now) => {
       if (deliveries.length === 0) return;
@@ -145,28 +172,40 @@ export function createOutboxStore(db: Kysely<DatabaseSchema>, dialect: DialectNa
         .execute();
     },
     complete: async (id, worker, attempt, next) => {
+      const values = {
+        status: next.status,
+        next_attempt_at: next.nextAttemptAt,
+        last_attempt_at: attempt.at,
+        last_status_code: attempt.statusCode,
+        last_error: attempt.error,
+        completed_at: next.status === 'pending' ? null : attempt.at,
+      };
+      const attemptRow = { id: `${id}#${attempt.attempt}`, delivery_id: id, attempt: attempt.attempt, at: attempt.at, status_code: attempt.statusCode, latency_ms: attempt.latencyMs, error: attempt.error };
+      if (dialect === 'postgres') {
+        // One statement: the attempt row is inserted only when the update found the claim still
+        // this worker's (the same condition as below); `done` says whether it did.
+        const result = await sql<{ done: string | number }>`
+          with updated as (
+            update webhook_deliveries set status = ${values.status}, attempts = attempts + 1, next_attempt_at = ${values.next_attempt_at}, claimed_by = null, claimed_until = null,
+              last_attempt_at = ${values.last_attempt_at}, last_status_code = ${values.last_status_code}, last_error = ${values.last_error}, completed_at = ${values.completed_at}
+            where id = ${id} and claimed_by = ${worker}
+            returning id
+          ), logged as (
+            insert into webhook_attempts (id, delivery_id, attempt, at, status_code, latency_ms, error)
+            select cast(${attemptRow.id} as text), updated.id, cast(${attemptRow.attempt} as integer), cast(${attemptRow.at} as bigint), cast(${attemptRow.status_code} as integer), cast(${attemptRow.latency_ms} as integer), cast(${attemptRow.error} as text) from updated
+            on conflict (id) do nothing
+          )
+          select count(*) as done from updated`.execute(db);
+        return Number(result.rows[0]?.done ?? 0) > 0;
+      }
       const result = await db
         .updateTable('webhook_deliveries')
-        .set((eb) => ({
-          status: next.status,
-          attempts: eb('attempts', '+', 1),
-          next_attempt_at: next.nextAttemptAt,
-          claimed_by: null,
-          claimed_until: null,
-          last_attempt_at: attempt.at,
-          last_status_code: attempt.statusCode,
-          last_error: attempt.error,
-          completed_at: next.status === 'pending' ? null : attempt.at,
-        }))
+        .set((eb) => ({ ...values, attempts: eb('attempts', '+', 1), claimed_by: null, claimed_until: null }))
         .where('id', '=', id)
         .where('claimed_by', '=', worker)
         .executeTakeFirst();
       if (Number(result.numUpdatedRows) === 0) return false;
-      await db
-        .insertInto('webhook_attempts')
-        .values({ id: `${id}#${attempt.attempt}`, delivery_id: id, attempt: attempt.attempt, at: attempt.at, status_code: attempt.statusCode, latency_ms: attempt.latencyMs, error: attempt.error })
-        .onConflict((conflict) => conflict.column('id').doNothing())
-        .execute();
+      await db.insertInto('webhook_attempts').values(attemptRow).onConflict((conflict) => conflict.column('id').doNothing()).execute();
       return true;
     },
     replay: async (filter, now) => {

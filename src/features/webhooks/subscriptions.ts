@@ -38,6 +38,8 @@ export interface SubscriptionRegistry {
   delete(id: string): Promise<void>;
   /** The endpoint's URL and secret for signing, when it exists and is enabled. */
   destination(id: string): Promise<{ url: string; secret: string } | undefined>;
+  /** The same from a subscription row already read (the enqueue's, on PostgreSQL). */
+  opened(id: string, destination: { url: string; secretSealed: string }): { url: string; secret: string };
   applyConfigured(entries: readonly Readonly<Record<string, unknown>>[]): Promise<void>;
 }
 
@@ -73,6 +75,19 @@ function view(row: SubscriptionRow): WebhookView {
 export function createSubscriptionRegistry(deps: { store: OutboxStore; guard: DestinationGuard; sealKey: Buffer; now: () => number }): SubscriptionRegistry {
   const { store, guard, sealKey } = deps;
   const context = (id: string) => `webhook-secret ${id}`;
+  // Opened secrets by sealed value: one AES-GCM open per secret, not per delivery. A rotated
+  // secret is a new sealed value, so an old entry is never used for it.
+  const openedSecrets = new Map<string, string>();
+  const openSecret = (id: string, sealed: string): string => {
+    const key = `${id}\n${sealed}`;
+    let secret = openedSecrets.get(key);
+    if (secret === undefined) {
+      secret = open(sealKey, sealed, context(id));
+      if (openedSecrets.size >= 1000) openedSecrets.clear();
+      openedSecrets.set(key, secret);
+    }
+    return secret;
+  };
 
   async function checked(input: WebhookInput, current?: SubscriptionRow): Promise<{ url: string; description: string | null; events: WebhookEventType[]; enabled: boolean }> {
     const url = input.url ?? current?.url;
@@ -151,8 +166,9 @@ export function createSubscriptionRegistry(deps: { store: OutboxStore; guard: De
     destination: async (id) => {
       const row = await store.getSubscription(id);
       if (!row || Number(row.enabled) !== 1) return undefined;
-      return { url: row.url, secret: open(sealKey, row.secret_sealed, context(id)) };
+      return { url: row.url, secret: openSecret(id, row.secret_sealed) };
     },
+    opened: (id, destination) => ({ url: destination.url, secret: openSecret(id, destination.secretSealed) }),
     applyConfigured: async (entries) => {
       const seen = new Set<string>();
       for (const [index, entry] of entries.entries()) {

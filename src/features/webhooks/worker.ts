@@ -1,5 +1,6 @@
 import { randomToken } from '../../crypto/random.ts';
-import type { DeliveryRow, OutboxStore } from './store.ts';
+import type { Claim, DeliveryRow, OutboxStore } from './store.ts';
+import { createConnectionPool } from './connections.ts';
 import { send, type OutgoingRequest, type SendResult } from './send.ts';
 import type { DestinationGuard } from './destination.ts';
 
@@ -15,18 +16,27 @@ const PRUNE_MAX_BATCHES = 20;
 
 /**
  * What a delivery row becomes on the wire, decided at send time (the current URL and secret of
- * the endpoint, a freshly signed logout token), or why it cannot be sent at all (the endpoint
- * is gone: the row is given up at once).
+ * the endpoint — for an immediate first attempt, as the insert of the row read them — a freshly
+ * signed logout token), or why it cannot be sent at all (the endpoint is gone: the row is given
+ * up at once).
  */
 export type Preparer = (row: DeliveryRow, at: number) => Promise<OutgoingRequest | { giveUp: string }>;
 
 export interface DeliveryWorker {
   /** Sends every delivery due now (claimed first); resolves when they are done. Tests call it. */
   runDue(): Promise<number>;
-  /** Asks for a cycle soon (new events of this instance go out at once). */
+  /** Asks for a cycle soon (new events of another kind of this instance go out at once). */
   kick(): void;
+  /**
+   * A claim for rows about to be inserted and sent at once by `deliverClaimed` (no claim
+   * statement, no poll): none while the worker is stopped or already sending `BATCH` such rows
+   * (then the rows are inserted unclaimed and the next cycle sends them).
+   */
+  claimForNew(): Claim | undefined;
+  /** Sends rows inserted with a claim from `claimForNew`; `stop()` waits for them. */
+  deliverClaimed(rows: readonly DeliveryRow[]): void;
   start(): void;
-  /** Stops polling and waits for the cycle in flight. */
+  /** Stops polling and waits for the cycle and the immediate sends in flight. */
   stop(): Promise<void>;
   /** Deletes completed rows past the retention (`retentionMs`); returns how many. Runs hourly from the poll; tests call it. */
   prune(): Promise<number>;
@@ -66,6 +76,9 @@ export function createDeliveryWorker(deps: {
   let stopped = true;
   let lastPrune = -Infinity;
   const retentionMs = deps.retentionMs ?? 0;
+  // Keep-alive connections per destination, each opened through the guard (connections.ts).
+  const pool = createConnectionPool(deps.guard);
+  const direct = new Set<Promise<void>>();
 
   async function prune(): Promise<number> {
     if (retentionMs <= 0) return 0;
@@ -89,7 +102,7 @@ export function createDeliveryWorker(deps: {
       await deps.store.complete(row.id, id, { attempt: number, at, statusCode: null, latencyMs: 0, error: prepared.giveUp }, { status: 'dead', nextAttemptAt: at });
       return;
     }
-    const result = await send(prepared, { guard: deps.guard, timeoutMs: deps.timeoutMs });
+    const result = await send(prepared, { guard: deps.guard, timeoutMs: deps.timeoutMs, pool });
     deps.onAttempt?.(row, result);
     const done = deps.now();
     const record = { attempt: number, at: done, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error };
@@ -153,6 +166,20 @@ export function createDeliveryWorker(deps: {
     runDue,
     kick,
     prune,
+    claimForNew() {
+      if (stopped || direct.size >= BATCH) return undefined;
+      return { worker: id, until: deps.now() + leaseMs };
+    },
+    deliverClaimed(rows) {
+      // Stopped meanwhile: the claims lapse after the lease and a running worker sends the rows.
+      if (stopped) return;
+      for (const row of rows) {
+        const sending: Promise<void> = attempt(row)
+          .catch((error: unknown) => deps.onError(error, 'webhook delivery'))
+          .finally(() => direct.delete(sending));
+        direct.add(sending);
+      }
+    },
     start() {
       if (deps.pollIntervalMs === 0 || !stopped) return;
       stopped = false;
@@ -165,6 +192,8 @@ export function createDeliveryWorker(deps: {
       if (timer) clearInterval(timer);
       timer = undefined;
       await running?.catch(() => 0);
+      await Promise.all([...direct]);
+      pool.close();
     },
   };
 }
