@@ -80,7 +80,6 @@ export interface AdminAccessDeps {
  * 401 without credentials or with a dead token, 403 otherwise. Every answer is `no-store`.
  */
 export function createAdminAccess(deps: AdminAccessDeps) {
-  const callers = new WeakMap<FastifyRequest, AdminCaller>();
 
   function userAgent(request: FastifyRequest): string | null {
     const agent = request.headers['user-agent'];
@@ -132,13 +131,12 @@ export function createAdminAccess(deps: AdminAccessDeps) {
       } else {
         caller = await viaSession(request, scope);
       }
-      callers.set(request, caller);
       admitted.set(request, caller);
       setAuditActor(request, caller.id); // the admin or `client:<client_id>` acts (docs/audit.md)
     },
     /** The caller of a request that passed `require`. */
     caller: (request: FastifyRequest): AdminCaller => {
-      const caller = callers.get(request);
+      const caller = admitted.get(request);
       if (!caller) throw new Error('admin route without the admin access check');
       return caller;
     },

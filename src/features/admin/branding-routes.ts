@@ -29,7 +29,7 @@ export function registerAdminBrandingRoutes(app: FastifyInstance, deps: { settin
       response: { ...errors, 200: viewSchema },
     },
   }, async (request) => {
-    await settings.update(request.body ?? {}, { actorId: access.caller(request).id });
+    await settings.update(request.body ?? {});
     return settings.view();
   });
 }

@@ -46,6 +46,9 @@ export function createSessionAuth(options: { sessions: SessionService; cookieNam
     }
     return pending;
   };
+  const setCookie = (reply: FastifyReply, token: string): void => {
+    reply.header('set-cookie', hostCookie(options.cookieName, token));
+  };
   return {
     current,
     require: async (request) => {
@@ -53,9 +56,7 @@ export function createSessionAuth(options: { sessions: SessionService; cookieNam
       if (!record) throw apiError('unauthenticated', 'Sign in first.');
       return record;
     },
-    setCookie: (reply, token) => {
-      reply.header('set-cookie', hostCookie(options.cookieName, token));
-    },
+    setCookie,
     clearCookie: (reply) => {
       reply.header('set-cookie', clearedHostCookie(options.cookieName));
     },
@@ -70,7 +71,7 @@ export function createSessionAuth(options: { sessions: SessionService; cookieNam
         await options.sessions.revoke(previous.session.id, previous.user.id);
       }
       memo.delete(request);
-      reply.header('set-cookie', hostCookie(options.cookieName, signedIn.token));
+      setCookie(reply, signedIn.token);
     },
   };
 }

@@ -62,11 +62,6 @@ export interface BrandingSettingsDeps {
   onError: (error: unknown, what: string) => void;
 }
 
-/** Who changes the settings, for the audit record; without it, the request's authenticated principal. */
-export interface BrandingActor {
-  actorId?: string;
-}
-
 type Overrides = Partial<Record<BrandingSetting, string>>;
 type StoredRow = { key: string; value: string };
 
@@ -176,11 +171,11 @@ export function createBrandingSettings(deps: BrandingSettingsDeps) {
     /**
      * Validates the whole patch first (400 naming the first bad field), then writes it in one
      * transaction — a database failure there changes nothing and reaches the caller (503 when the
-     * database is unavailable). Once committed, the change is audited, applied here and announced
-     * to the other instances; a failed reload after the commit is logged and the rows just written
-     * are applied instead. Returns the names that changed.
+     * database is unavailable). Once committed, the change is audited (the actor is the request's
+     * authenticated admin, docs/audit.md), reloaded here (from the rows just written when
+     * that read fails) and announced to the other instances. Returns the names that changed.
      */
-    async update(patch: BrandingPatch, actor: BrandingActor = {}): Promise<BrandingSetting[]> {
+    async update(patch: BrandingPatch): Promise<BrandingSetting[]> {
       const problems = brandingProblems(patch);
       if (problems.length > 0) throw problems[0]!;
       const at = deps.now();
@@ -192,7 +187,7 @@ export function createBrandingSettings(deps: BrandingSettingsDeps) {
         return changed;
       }
       try {
-        await deps.audit.record({ type: 'branding-updated', outcome: 'success', ...(actor.actorId === undefined ? {} : { actorId: actor.actorId }), detail: { fields: changed.join(' ') } });
+        await deps.audit.record({ type: 'branding-updated', outcome: 'success', detail: { fields: changed.join(' ') } });
       } finally {
         // Committed: applied and announced even when the audit insert or the reload fails.
         try {

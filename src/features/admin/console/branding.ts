@@ -68,7 +68,7 @@ export function registerBrandingPage(app: FastifyInstance, deps: { settings: Bra
         body: form(tr, csrf.formToken(request, reply), { settings, values, shown, errors }),
       });
     }
-    await settings.update(patch, { actorId: caller.id });
+    await settings.update(patch);
     return reply.redirect('/admin/branding?notice=saved', 303);
   });
 }
